@@ -17,7 +17,7 @@ TOOLS_VENV=.venv-tools
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-stamp_of() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+stamp_of() { { cat "$@" 2>/dev/null || true; } | sha256sum | cut -d' ' -f1; }
 
 setup_python() {
   local want
