@@ -1,0 +1,123 @@
+"""Build and synthesize the Phase 2 app: every configured environment, one stack each.
+
+``synth`` validates every config file first (no cdktf import, so a bad value fails in a fraction of a
+second), synthesizes into a temporary sibling of the output directory and swaps it into place only when
+everything succeeded: an error never leaves a partial ``cdktf.out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+from .config import ConfigError, EnvironmentConfig, load_all
+
+DEFAULT_OUTDIR = "cdktf.out"
+
+
+def build_app(
+    outdir: str | Path,
+    envs: Sequence[str] | None = None,
+    *,
+    config_dir: Path | None = None,
+    configs: Sequence[EnvironmentConfig] | None = None,
+    staging_dir: Path | None = None,
+    function_code_path: Path | None = None,
+):
+    """A ``cdktf.App`` with one ``DataFactoryStack`` per environment (all config files by default)."""
+    if configs is None:
+        configs = load_all(envs, config_dir)
+    from . import use_project_node
+
+    use_project_node()
+    _quiet_node()
+    from cdktf import App
+
+    from .data_factory_stack import DataFactoryStack
+
+    app = App(outdir=str(outdir))
+    extra = {"function_code_path": function_code_path} if function_code_path else {}
+    for config in configs:
+        DataFactoryStack(app, config.stack_name, config=config, staging_dir=staging_dir, **extra)
+    return app
+
+
+def _quiet_node() -> None:
+    """jsii's bundled dependencies trip Node 24 deprecation warnings (e.g. DEP0044) on every synth;
+    they are noise to users of this app, so Node is asked not to print them."""
+    options = os.environ.get("NODE_OPTIONS", "")
+    if "--no-deprecation" not in options:
+        os.environ["NODE_OPTIONS"] = f"{options} --no-deprecation".strip()
+
+
+def synth(
+    outdir: str | Path = DEFAULT_OUTDIR,
+    envs: Sequence[str] | None = None,
+    *,
+    config_dir: Path | None = None,
+    function_code_path: Path | None = None,
+    log=lambda message: print(message, file=sys.stderr, flush=True),
+) -> dict[str, Path]:
+    """Synthesize atomically into ``outdir``; returns stack name -> its ``cdk.tf.json``."""
+    started = time.perf_counter()
+    configs = load_all(envs, config_dir)
+    log(f"config valid: {', '.join(f'{c.name} ({c.foundation.mode}, state: {c.state.backend})' for c in configs)}")
+    target = Path(outdir).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        out, staging = work / "out", work / "staging"
+        log(f"synthesizing {', '.join(c.stack_name for c in configs)} (loading provider bindings)")
+        app = build_app(out, configs=configs, staging_dir=staging, function_code_path=function_code_path)
+        app.synth()
+        result = {}
+        for config in configs:
+            stack_file = out / "stacks" / config.stack_name / "cdk.tf.json"
+            resources = json.loads(stack_file.read_text())["resource"]
+            count = sum(len(v) for v in resources.values())
+            result[config.stack_name] = target / "stacks" / config.stack_name / "cdk.tf.json"
+            log(f"  {config.stack_name}: {count} resources")
+        _swap_into_place(out, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    log(f"wrote {_display(target)} in {time.perf_counter() - started:.1f} s")
+    return result
+
+
+def _swap_into_place(new: Path, target: Path) -> None:
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(old)
+    new.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="main.py", description="Synthesize the Phase 2 stacks (Terraform JSON) into cdktf.out/.")
+    parser.add_argument("--env", action="append", help="environment to synthesize (repeatable; default: every config/*.toml)")
+    parser.add_argument("--outdir", default=os.environ.get("CDKTF_OUTDIR", DEFAULT_OUTDIR), help="output directory (default: %(default)s)")
+    parser.add_argument("--config-dir", type=Path, help="directory of <env>.toml files (default: config/ in the repository)")
+    args = parser.parse_args(argv)
+    try:
+        synth(args.outdir, args.env, config_dir=args.config_dir)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print(f"nothing was written to {args.outdir}", file=sys.stderr)
+        return 2
+    return 0

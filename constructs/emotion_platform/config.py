@@ -1,0 +1,411 @@
+"""Per-environment configuration: ``config/<env>.toml`` validated once into frozen, typed objects.
+
+Everything that differs between environments lives in these files; everything that differs between
+subscriptions (tenant, subscription, the deployer's object id) does not: azurerm reads
+``ARM_SUBSCRIPTION_ID`` from the environment and the stack looks the deployer up through
+``data.azurerm_client_config``. The first invalid value stops the load with one ``ConfigError`` naming the
+file, the field, the value and the rule. No cdktf import here: bad input fails fast, before anything is
+synthesized.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Literal, Mapping
+
+from . import naming
+from .pipeline_settings import DataFlowCompute, PipelineSchedule
+
+BACKEND_ENV = "PHASE2_BACKEND"
+STACK_PREFIX = "phase2-"
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message names the file, field, value and rule."""
+
+
+# --- typed configuration -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FoundationConfig:
+    """Where the data lake, vault and workspace come from: created here, or Phase 1's, by name."""
+
+    mode: Literal["standalone", "existing"]
+    resource_group_name: str
+    storage_account_name: str
+    key_vault_name: str
+    log_analytics_workspace_name: str
+    bronze_container: str = "bronze"
+    log_retention_days: int = 30  # standalone only
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    silver_container: str = "silver"
+    quarantine_container: str = "quarantine"
+    replication: str = "LRS"  # standalone only
+    delete_retention_days: int = 7  # standalone only (account-wide setting)
+    lifecycle_policy: bool = True  # one policy per account: default off for a Phase 1 account
+    bronze_cool_after_days: int = 30
+    quarantine_delete_after_days: int = 90
+    allowed_ip_ranges: tuple[str, ...] = ()  # empty: public endpoint open (secured by Entra ID/keys)
+
+
+@dataclass(frozen=True)
+class KeyVaultConfig:
+    purge_protection: bool = True
+    soft_delete_retention_days: int = 90
+    rbac_propagation_wait: str = "60s"
+    secret_expiry_days: int = 365
+    allowed_ip_ranges: tuple[str, ...] = ()
+    assign_deployer_role: bool = True  # False when Phase 1 already granted the deployer Secrets Officer
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    name: str
+    storage_account_name: str  # the Function's own runtime storage (host + deployment package)
+    storage_mode: Literal["connection_string", "identity"] = "connection_string"
+    python_version: str = "3.11"
+    instance_memory_mb: int = 2048
+    maximum_instance_count: int = 40
+    schedule: str = "0 0 * * * *"
+    batch_rows: int = 10000
+    dirty_ratio: float = 0.05
+    max_rows: int = 5_000_000
+    deploy_code: bool = True
+
+
+@dataclass(frozen=True)
+class DataFactoryConfig:
+    name: str
+    public_network_enabled: bool = True
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    call_generator: bool = True
+    generator_rows: int = 10000
+    compute: DataFlowCompute = DataFlowCompute()
+    schedule: PipelineSchedule = PipelineSchedule()
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    """Terraform state: local (a laptop's dev) or an azurerm blob with Entra ID auth (CI, prod)."""
+
+    backend: Literal["local", "azurerm"]
+    resource_group_name: str | None = None
+    storage_account_name: str | None = None
+    container_name: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    source: Path
+    location: str
+    foundation: FoundationConfig
+    storage: StorageConfig
+    key_vault: KeyVaultConfig
+    function: FunctionConfig
+    data_factory: DataFactoryConfig
+    pipeline: PipelineConfig
+    state: StateConfig
+    tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def stack_name(self) -> str:
+        return STACK_PREFIX + self.name
+
+    @property
+    def standalone(self) -> bool:
+        return self.foundation.mode == "standalone"
+
+
+# --- the schema ----------------------------------------------------------------------------------
+
+_REQUIRED: Any = object()
+
+
+@dataclass(frozen=True)
+class _Rule:
+    kind: type | tuple[type, ...]
+    default: Any = _REQUIRED
+    check: Callable[[Any], str | None] | None = None
+
+
+def _one_of(*allowed: Any) -> Callable[[Any], str | None]:
+    return lambda v: None if v in allowed else "must be one of " + ", ".join(repr(a) for a in allowed)
+
+
+def _between(low: float, high: float) -> Callable[[Any], str | None]:
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
+
+
+def _name(kind: str) -> Callable[[Any], str | None]:
+    return naming.NAME_RULES[kind]
+
+
+def _each(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    def run(values: list) -> str | None:
+        for item in values:
+            problem = check(item)
+            if problem:
+                return f"item {item!r} {problem}"
+        return None
+
+    return run
+
+
+def _tags(value: dict) -> str | None:
+    for k, v in value.items():
+        if not isinstance(v, str) or len(k) > 512 or len(v) > 256 or any(c in k for c in "<>%&\\?/"):
+            return f"tag {k!r}: tags are string values (keys up to 512, values up to 256 characters, no <>%&\\?/ in keys)"
+    return None
+
+
+_IPS = _each(naming.check_ip_range)
+
+_SCHEMA: dict[str, dict[str, _Rule]] = {
+    "": {
+        "location": _Rule(str, check=naming.check_region),
+        "tags": _Rule(dict, {}, _tags),
+    },
+    "foundation": {
+        "mode": _Rule(str, check=_one_of("standalone", "existing")),
+        "resource_group_name": _Rule(str, check=_name("resource_group")),
+        "storage_account_name": _Rule(str, check=_name("storage_account")),
+        "key_vault_name": _Rule(str, check=_name("key_vault")),
+        "log_analytics_workspace_name": _Rule(str, check=_name("log_analytics_workspace")),
+        "bronze_container": _Rule(str, "bronze", _name("container")),
+        "log_retention_days": _Rule(int, 30, _between(30, 730)),
+    },
+    "storage": {
+        "silver_container": _Rule(str, "silver", _name("container")),
+        "quarantine_container": _Rule(str, "quarantine", _name("container")),
+        "replication": _Rule(str, "LRS", _one_of("LRS", "ZRS", "GRS", "RAGRS", "GZRS", "RAGZRS")),
+        "delete_retention_days": _Rule(int, 7, _between(1, 365)),
+        "lifecycle_policy": _Rule(bool, None),  # None: on for standalone, off for existing
+        "bronze_cool_after_days": _Rule(int, 30, _between(1, 99999)),
+        "quarantine_delete_after_days": _Rule(int, 90, _between(1, 99999)),
+        "allowed_ip_ranges": _Rule(list, [], _IPS),
+    },
+    "key_vault": {
+        "purge_protection": _Rule(bool),
+        "soft_delete_retention_days": _Rule(int, 90, _between(7, 90)),
+        "rbac_propagation_wait": _Rule(str, "60s", naming.check_duration),
+        "secret_expiry_days": _Rule(int, 365, _between(1, 3650)),
+        "allowed_ip_ranges": _Rule(list, [], _IPS),
+        "assign_deployer_role": _Rule(bool, True),
+    },
+    "function": {
+        "name": _Rule(str, check=_name("function_app")),
+        "storage_account_name": _Rule(str, check=_name("storage_account")),
+        "storage_mode": _Rule(str, "connection_string", _one_of("connection_string", "identity")),
+        "python_version": _Rule(str, "3.11", _one_of("3.10", "3.11", "3.12")),
+        "instance_memory_mb": _Rule(int, 2048, _one_of(512, 2048, 4096)),
+        "maximum_instance_count": _Rule(int, 40, _between(1, 1000)),
+        "schedule": _Rule(str, "0 0 * * * *", naming.check_ncrontab),
+        "batch_rows": _Rule(int, 10000, _between(1, 10_000_000)),
+        "dirty_ratio": _Rule((int, float), 0.05, _between(0.0, 1.0)),
+        "max_rows": _Rule(int, 5_000_000, _between(1, 100_000_000)),
+        "deploy_code": _Rule(bool, True),
+    },
+    "data_factory": {
+        "name": _Rule(str, check=_name("data_factory")),
+        "public_network_enabled": _Rule(bool, True),
+    },
+    "pipeline": {
+        "call_generator": _Rule(bool, True),
+        "generator_rows": _Rule(int, 10000, _between(1, 10_000_000)),
+    },
+    "pipeline.compute": {
+        "core_count": _Rule(int, DataFlowCompute.core_count, _one_of(8, 16, 32, 48, 80, 144, 272)),
+        "compute_type": _Rule(str, DataFlowCompute.compute_type, _one_of("General", "MemoryOptimized")),
+        "time_to_live_min": _Rule(int, DataFlowCompute.time_to_live_min, _between(0, 240)),
+    },
+    "pipeline.schedule": {
+        "frequency": _Rule(str, check=_one_of("Minute", "Hour", "Day", "Week", "Month")),
+        "interval": _Rule(int, check=_between(1, 1000)),
+        "start_time": _Rule(str, PipelineSchedule.start_time, naming.check_rfc3339),
+        "time_zone": _Rule(
+            str,
+            PipelineSchedule.time_zone,
+            lambda v: "must be a Windows time zone id such as 'UTC' or 'W. Europe Standard Time' (Data Factory does not take IANA names)"
+            if "/" in v or not v.strip()
+            else None,
+        ),
+        "activated": _Rule(bool, PipelineSchedule.activated),
+    },
+    "state": {
+        "backend": _Rule(str, check=_one_of("local", "azurerm")),
+        "resource_group_name": _Rule(str, None, _name("resource_group")),
+        "storage_account_name": _Rule(str, None, _name("storage_account")),
+        "container_name": _Rule(str, None, _name("container")),
+        "key": _Rule(str, None, _name("state_key")),
+    },
+}
+# Sections that must be present (the rest take their defaults when absent).
+_REQUIRED_SECTIONS = ("foundation", "key_vault", "function", "data_factory", "pipeline.schedule", "state")
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list", dict: "a table"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names[k] for k in kinds)
+
+
+def _is_kind(value: Any, kind: type | tuple[type, ...]) -> bool:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool):  # bool is an int in Python, never in a config file
+        return bool in kinds
+    return isinstance(value, kinds)
+
+
+class _Reader:
+    def __init__(self, source: Path) -> None:
+        self.source = source
+
+    def fail(self, where: str, value: Any, rule: str) -> ConfigError:
+        shown = "(missing)" if value is _REQUIRED else repr(value)
+        return ConfigError(f"{self.source}: {where} = {shown}: {rule}")
+
+    def section(self, data: Mapping[str, Any], name: str, *, nested: tuple[str, ...] = ()) -> dict[str, Any]:
+        spec = _SCHEMA[name]
+        prefix = f"{name}." if name else ""
+        for key in data:
+            if key not in spec and key not in nested:
+                allowed = ", ".join(sorted([*spec, *nested]))
+                raise self.fail(prefix + key, data[key], f"unknown key (allowed here: {allowed})")
+        out: dict[str, Any] = {}
+        for key, rule in spec.items():
+            where = prefix + key
+            if key not in data:
+                if rule.default is _REQUIRED:
+                    raise self.fail(where, _REQUIRED, f"missing required value ({_type_name(rule.kind)})")
+                out[key] = rule.default
+                continue
+            value = data[key]
+            if not _is_kind(value, rule.kind):
+                raise self.fail(where, value, f"must be {_type_name(rule.kind)}")
+            if rule.check is not None and (problem := rule.check(value)):
+                raise self.fail(where, value, problem)
+            out[key] = value
+        return out
+
+    def table(self, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+        parts = name.split(".")
+        node: Any = data
+        for part in parts:
+            node = node.get(part, {}) if isinstance(node, Mapping) else None
+            if not isinstance(node, Mapping):
+                raise self.fail(name, node, "must be a table ([" + name + "])")
+        if name in _REQUIRED_SECTIONS and not _has_path(data, parts):
+            raise self.fail(f"[{name}]", _REQUIRED, "missing required section")
+        return node
+
+
+def _has_path(data: Mapping[str, Any], parts: list[str]) -> bool:
+    node: Any = data
+    for part in parts:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def parse_config(data: Mapping[str, Any], *, name: str, source: Path, backend_override: str | None = None) -> EnvironmentConfig:
+    """Validate one environment's parsed TOML into an ``EnvironmentConfig`` (raises ``ConfigError``)."""
+    r = _Reader(source)
+    if problem := naming.NAME_RULES["environment"](name):
+        raise r.fail("environment (file name)", name, problem)
+    sections = {"foundation", "storage", "key_vault", "function", "data_factory", "pipeline", "state"}
+    top = r.section(data, "", nested=tuple(sections))
+    foundation = FoundationConfig(**r.section(r.table(data, "foundation"), "foundation"))
+    storage_raw = r.section(r.table(data, "storage"), "storage")
+    if storage_raw["lifecycle_policy"] is None:
+        storage_raw["lifecycle_policy"] = foundation.mode == "standalone"
+    storage_raw["allowed_ip_ranges"] = tuple(storage_raw["allowed_ip_ranges"])
+    kv_raw = r.section(r.table(data, "key_vault"), "key_vault")
+    kv_raw["allowed_ip_ranges"] = tuple(kv_raw["allowed_ip_ranges"])
+    function_raw = r.section(r.table(data, "function"), "function")
+    function = FunctionConfig(**{**function_raw, "dirty_ratio": float(function_raw["dirty_ratio"])})
+    data_factory = DataFactoryConfig(**r.section(r.table(data, "data_factory"), "data_factory"))
+    pipeline_raw = r.section(r.table(data, "pipeline"), "pipeline", nested=("compute", "schedule"))
+    compute = DataFlowCompute(**r.section(r.table(data, "pipeline.compute"), "pipeline.compute"))
+    schedule = PipelineSchedule(**r.section(r.table(data, "pipeline.schedule"), "pipeline.schedule"))
+    pipeline = PipelineConfig(**pipeline_raw, compute=compute, schedule=schedule)
+    state = _state(r, r.section(r.table(data, "state"), "state"), backend_override)
+
+    if foundation.mode == "existing" and r.table(data, "foundation").get("log_retention_days") is not None:
+        raise r.fail("foundation.log_retention_days", foundation.log_retention_days, "only applies to mode = 'standalone'")
+    names = [foundation.bronze_container, storage_raw["silver_container"], storage_raw["quarantine_container"]]
+    if len(set(names)) != 3:
+        raise r.fail("storage.silver_container / storage.quarantine_container", names, "bronze, silver and quarantine must be different containers")
+    if function.storage_account_name == foundation.storage_account_name:
+        raise r.fail(
+            "function.storage_account_name",
+            function.storage_account_name,
+            "must differ from foundation.storage_account_name (the Function's runtime storage is its own account)",
+        )
+    return EnvironmentConfig(
+        name=name,
+        source=source,
+        location=naming.normalize_region(top["location"]),
+        tags=MappingProxyType(dict(top["tags"])),
+        foundation=foundation,
+        storage=StorageConfig(**storage_raw),
+        key_vault=KeyVaultConfig(**kv_raw),
+        function=function,
+        data_factory=data_factory,
+        pipeline=pipeline,
+        state=state,
+    )
+
+
+def _state(r: _Reader, raw: dict[str, Any], override: str | None) -> StateConfig:
+    if override is not None:
+        if override not in ("local", "azurerm"):
+            raise ConfigError(f"environment variable {BACKEND_ENV} = {override!r}: must be 'local' or 'azurerm' (or unset)")
+        raw["backend"] = override
+    if raw["backend"] == "azurerm":
+        for key in ("resource_group_name", "storage_account_name", "container_name", "key"):
+            if raw[key] is None:
+                why = f" ({BACKEND_ENV}=azurerm is set)" if override else ""
+                raise r.fail(f"state.{key}", _REQUIRED, f"missing required value: the azurerm backend needs it{why}")
+    return StateConfig(**raw)
+
+
+def config_files(config_dir: Path | None = None) -> dict[str, Path]:
+    """Environment name -> file, for every ``<env>.toml`` in the config directory."""
+    directory = Path(config_dir or DEFAULT_CONFIG_DIR)
+    return {p.stem: p for p in sorted(directory.glob("*.toml"))}
+
+
+def load_config(env: str, config_dir: Path | None = None) -> EnvironmentConfig:
+    files = config_files(config_dir)
+    if env not in files:
+        known = ", ".join(files) or "none"
+        raise ConfigError(f"environment {env!r}: no {env}.toml in {config_dir or DEFAULT_CONFIG_DIR} (known: {known})")
+    path = files[env]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, name=env, source=path, backend_override=os.environ.get(BACKEND_ENV) or None)
+
+
+def load_all(envs: list[str] | tuple[str, ...] | None = None, config_dir: Path | None = None) -> list[EnvironmentConfig]:
+    """Every requested environment (all files by default), validated before anything is built."""
+    names = list(envs) if envs else list(config_files(config_dir))
+    if not names:
+        raise ConfigError(f"no environment files (*.toml) in {config_dir or DEFAULT_CONFIG_DIR}")
+    return [load_config(name, config_dir) for name in names]

@@ -1,0 +1,247 @@
+"""``DataFactoryStack``: one Terraform stack per environment (``phase2-<env>``) composing the platform."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from cdktf import AzurermBackend, LocalBackend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
+from cdktf_cdktf_provider_azurerm.data_factory import DataFactory, DataFactoryIdentity
+from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
+    MonitorDiagnosticSetting,
+    MonitorDiagnosticSettingEnabledLog,
+    MonitorDiagnosticSettingEnabledMetric,
+)
+from cdktf_cdktf_provider_azurerm.provider import (
+    AzurermProvider,
+    AzurermProviderFeatures,
+    AzurermProviderFeaturesKeyVault,
+    AzurermProviderFeaturesResourceGroup,
+    AzurermProviderFeaturesStorage,
+)
+from cdktf_cdktf_provider_time.provider import TimeProvider
+from constructs import Construct
+
+from .config import EnvironmentConfig
+from .foundation import Foundation
+from .function_package import FUNCTION_APP_DIR
+from .generator_function import GeneratorFunction
+from .pipeline_settings import GeneratorCall
+
+# Secret names in the vault: what Phase 3 and the pipeline look up.
+BRONZE_CONNECTION_SECRET = "bronze-storage-connection-string"
+STORAGE_KEY_SECRET = "datalake-storage-account-key"
+GENERATOR_KEY_SECRET = "generator-function-key"
+
+
+class DataFactoryStack(TerraformStack):
+    """The Phase 2 platform for one environment.
+
+    Foundation (standalone or Phase 1's), the generator Function, an Azure Data Factory with a
+    system-assigned identity and diagnostics to Log Analytics, the secrets the seed needs in Key Vault,
+    least-privilege RBAC for the Function and Factory identities, the silver pipeline, and outputs for
+    Phase 3. Tenant, subscription and deployer come from the Azure login, never from code or config.
+
+    Escape hatches: ``client``, ``foundation``, ``function``, ``factory``, ``secrets`` (name -> resource),
+    ``factory_grants``, ``silver`` (None until ``silver_pipeline`` exists).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: EnvironmentConfig,
+        function_code_path: Path = FUNCTION_APP_DIR,
+        staging_dir: Path | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.config = config
+        self._backend(config)
+        # azurerm 4.x takes the subscription from ARM_SUBSCRIPTION_ID (or the az CLI login); nothing here.
+        AzurermProvider(
+            self,
+            "azurerm",
+            features=[
+                AzurermProviderFeatures(
+                    key_vault=[
+                        AzurermProviderFeaturesKeyVault(
+                            # Purging fails on a purge-protected vault (provider #15678).
+                            purge_soft_delete_on_destroy=not config.key_vault.purge_protection,
+                            recover_soft_deleted_key_vaults=True,
+                        )
+                    ],
+                    resource_group=[AzurermProviderFeaturesResourceGroup(prevent_deletion_if_contains_resources=True)],
+                    # Containers go through the management plane (storage_account_id), so the provider
+                    # never needs data-plane access - which keyless accounts would refuse.
+                    storage=[AzurermProviderFeaturesStorage(data_plane_available=False)],
+                )
+            ],
+            storage_use_azuread=True,
+        )
+        TimeProvider(self, "time")
+        self.client = DataAzurermClientConfig(self, "client")
+
+        self.foundation = Foundation(
+            self, "foundation", config=config, tenant_id=self.client.tenant_id, deployer_object_id=self.client.object_id
+        )
+        storage, vault = self.foundation.storage, self.foundation.vault
+        rg, location, tags = self.foundation.resource_group_name, config.location, dict(config.tags)
+
+        # --- secrets the seed needs (connection-string design only; identity mode has no keys) ------
+        self.secrets = {}
+        bronze_secret = None
+        if config.function.storage_mode == "connection_string":
+            bronze_secret = vault.add_secret(
+                "bronze-connection-string",
+                name=BRONZE_CONNECTION_SECRET,
+                value=storage.connection_string,
+                content_type="text/plain; storage connection string (bronze)",
+            )
+            self.secrets[BRONZE_CONNECTION_SECRET] = bronze_secret
+            self.secrets[STORAGE_KEY_SECRET] = vault.add_secret(
+                "storage-account-key",
+                name=STORAGE_KEY_SECRET,
+                value=storage.access_key,
+                content_type="text/plain; storage account access key (data lake)",
+            )
+
+        fn = config.function
+        self.function = GeneratorFunction(
+            self,
+            "generator",
+            name=fn.name,
+            resource_group_name=rg,
+            location=location,
+            subscription_id=self.client.subscription_id,
+            log_analytics_workspace_id=self.foundation.workspace_id,
+            runtime_storage_account_name=fn.storage_account_name,
+            bronze=storage,
+            storage_mode=fn.storage_mode,
+            vault=vault,
+            bronze_connection_secret=bronze_secret,
+            python_version=fn.python_version,
+            instance_memory_mb=fn.instance_memory_mb,
+            maximum_instance_count=fn.maximum_instance_count,
+            schedule=fn.schedule,
+            batch_rows=fn.batch_rows,
+            dirty_ratio=fn.dirty_ratio,
+            max_rows=fn.max_rows,
+            code_path=function_code_path,
+            staging_dir=staging_dir,
+            deploy_code=fn.deploy_code,
+            rbac_propagation_wait=config.key_vault.rbac_propagation_wait,
+            tags=tags,
+        )
+        self.secrets[GENERATOR_KEY_SECRET] = vault.add_secret(
+            "generator-function-key",
+            name=GENERATOR_KEY_SECRET,
+            value=self.function.default_function_key,
+            content_type="text/plain; Azure Functions function key (generator)",
+        )
+
+        # --- Data Factory ---------------------------------------------------------------------------
+        self.factory = DataFactory(
+            self,
+            "data-factory",
+            name=config.data_factory.name,
+            resource_group_name=rg,
+            location=location,
+            identity=DataFactoryIdentity(type="SystemAssigned"),
+            public_network_enabled=config.data_factory.public_network_enabled,
+            tags=tags,
+        )
+        MonitorDiagnosticSetting(
+            self,
+            "data-factory-diagnostics",
+            name="to-log-analytics",
+            target_resource_id=self.factory.id,
+            log_analytics_workspace_id=self.foundation.workspace_id,
+            log_analytics_destination_type="Dedicated",
+            enabled_log=[MonitorDiagnosticSettingEnabledLog(category_group="allLogs")],
+            enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")],
+        )
+        adf = self.factory.identity.principal_id
+        self.factory_grants = [
+            storage.grant_read("factory-reads-bronze", adf, container=storage.bronze_container_name),
+            storage.grant_write("factory-writes-silver", adf, container=storage.silver_container_name),
+            storage.grant_write("factory-writes-quarantine", adf, container=storage.quarantine_container_name),
+            vault.grant_read("factory-reads-generator-key", adf, secret=self.secrets[GENERATOR_KEY_SECRET]),
+        ]
+
+        self.silver = self._silver_pipeline(config, storage, vault)
+        self._outputs(storage, vault)
+
+    # --- pieces ---------------------------------------------------------------------------------
+
+    def _backend(self, config: EnvironmentConfig) -> None:
+        state = config.state
+        if state.backend == "azurerm":
+            AzurermBackend(
+                self,
+                resource_group_name=state.resource_group_name,
+                storage_account_name=state.storage_account_name,
+                container_name=state.container_name,
+                key=state.key,
+                use_azuread_auth=True,  # Entra ID to the state blob: no storage keys anywhere
+            )
+        else:
+            # Next to the repository, outside cdktf.out/ (which every synth replaces); relative to the
+            # stack directory cdktf.out/stacks/<stack>/ where Terraform runs.
+            LocalBackend(self, path=f"../../../terraform.{config.stack_name}.tfstate")
+
+    def _silver_pipeline(self, config: EnvironmentConfig, storage, vault):
+        if importlib.util.find_spec("emotion_platform.silver_pipeline") is None:
+            return None
+        from .silver_pipeline import SilverPipeline
+
+        generator = None
+        if config.pipeline.call_generator:
+            generator = GeneratorCall(
+                function_app_url=self.function.url, key_secret_name=GENERATOR_KEY_SECRET, rows=config.pipeline.generator_rows
+            )
+        return SilverPipeline(
+            self,
+            "silver",
+            data_factory_id=self.factory.id,
+            storage_dfs_endpoint=storage.dfs_endpoint,
+            bronze_container=storage.bronze_container_name,
+            silver_container=storage.silver_container_name,
+            quarantine_container=storage.quarantine_container_name,
+            key_vault_id=vault.vault_id,
+            compute=config.pipeline.compute,
+            schedule=config.pipeline.schedule,
+            generator=generator,
+        )
+
+    def _outputs(self, storage, vault) -> None:
+        out = {
+            "resource_group_name": self.foundation.resource_group_name,
+            "location": self.config.location,
+            "storage_account_name": storage.account_name,
+            "storage_account_id": storage.account_id,
+            "storage_dfs_endpoint": storage.dfs_endpoint,
+            "storage_blob_endpoint": storage.blob_endpoint,
+            "bronze_container": storage.bronze_container_name,
+            "silver_container": storage.silver_container_name,
+            "quarantine_container": storage.quarantine_container_name,
+            "key_vault_name": vault.vault_name,
+            "key_vault_id": vault.vault_id,
+            "key_vault_uri": vault.vault_uri,
+            "log_analytics_workspace_id": self.foundation.workspace_id,
+            "data_factory_name": self.factory.name,
+            "data_factory_id": self.factory.id,
+            "data_factory_principal_id": self.factory.identity.principal_id,
+            "function_app_name": self.function.app.name,
+            "function_app_url": self.function.url,
+            "function_principal_id": self.function.principal_id,
+            "function_workload_principal_id": self.function.workload_principal_id,
+            "function_workload_client_id": self.function.identity.client_id,
+        }
+        for name, value in out.items():
+            TerraformOutput(self, name, value=value)
+        # Secret-bearing values: marked sensitive, so plans and logs show them redacted.
+        TerraformOutput(self, "application_insights_connection_string", value=self.function.insights.connection_string, sensitive=True)
+        # Where the secrets are (not what they hold): versionless URIs for Key Vault references.
+        TerraformOutput(self, "secret_uris", value={name: secret.versionless_id for name, secret in sorted(self.secrets.items())})

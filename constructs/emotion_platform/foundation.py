@@ -1,0 +1,115 @@
+"""The foundation Phase 2 builds on: resource group, data lake, Key Vault, Log Analytics workspace.
+
+``standalone`` creates all four (a developer's own platform); ``existing`` references Phase 1's by name
+through data sources and creates nothing that Phase 1 owns.
+"""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_azurerm.data_azurerm_log_analytics_workspace import DataAzurermLogAnalyticsWorkspace
+from cdktf_cdktf_provider_azurerm.data_azurerm_resource_group import DataAzurermResourceGroup
+from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
+from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
+from constructs import Construct
+
+from .config import EnvironmentConfig
+from .secrets_vault import SecretsVault
+from .silver_storage import SilverStorage
+
+
+class Foundation(Construct):
+    """Exposes ``resource_group``, ``workspace``, ``storage`` (SilverStorage) and ``vault`` (SecretsVault)
+    the same way in both modes, so the rest of the stack does not care which one it got."""
+
+    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig, tenant_id: str, deployer_object_id: str) -> None:
+        super().__init__(scope, id)
+        f, s, kv = config.foundation, config.storage, config.key_vault
+        tags = dict(config.tags)
+        self.mode = f.mode
+        if f.mode == "standalone":
+            self.resource_group = ResourceGroup(self, "resource-group", name=f.resource_group_name, location=config.location, tags=tags)
+            rg = self.resource_group.name
+            self.workspace = LogAnalyticsWorkspace(
+                self,
+                "workspace",
+                name=f.log_analytics_workspace_name,
+                resource_group_name=rg,
+                location=config.location,
+                sku="PerGB2018",
+                retention_in_days=f.log_retention_days,
+                tags=tags,
+            )
+            self.storage = SilverStorage(
+                self,
+                "storage",
+                name=f.storage_account_name,
+                resource_group_name=rg,
+                location=config.location,
+                bronze_container=f.bronze_container,
+                silver_container=s.silver_container,
+                quarantine_container=s.quarantine_container,
+                replication=s.replication,
+                delete_retention_days=s.delete_retention_days,
+                # Keys exist only where a connection string is part of the design.
+                shared_access_key_enabled=config.function.storage_mode == "connection_string",
+                allowed_ip_ranges=s.allowed_ip_ranges,
+                lifecycle_policy=s.lifecycle_policy,
+                bronze_cool_after_days=s.bronze_cool_after_days,
+                quarantine_delete_after_days=s.quarantine_delete_after_days,
+                tags=tags,
+            )
+            self.vault = SecretsVault(
+                self,
+                "vault",
+                name=f.key_vault_name,
+                resource_group_name=rg,
+                location=config.location,
+                tenant_id=tenant_id,
+                deployer_object_id=deployer_object_id,
+                purge_protection=kv.purge_protection,
+                soft_delete_retention_days=kv.soft_delete_retention_days,
+                allowed_ip_ranges=kv.allowed_ip_ranges,
+                rbac_propagation_wait=kv.rbac_propagation_wait,
+                secret_expiry_days=kv.secret_expiry_days,
+                assign_deployer_role=kv.assign_deployer_role,
+                log_analytics_workspace_id=self.workspace.id,
+                tags=tags,
+            )
+        else:
+            self.resource_group = DataAzurermResourceGroup(self, "resource-group", name=f.resource_group_name)
+            rg = self.resource_group.name
+            self.workspace = DataAzurermLogAnalyticsWorkspace(self, "workspace", name=f.log_analytics_workspace_name, resource_group_name=rg)
+            self.storage = SilverStorage.from_existing(
+                self,
+                "storage",
+                name=f.storage_account_name,
+                resource_group_name=rg,
+                bronze_container=f.bronze_container,
+                silver_container=s.silver_container,
+                quarantine_container=s.quarantine_container,
+                lifecycle_policy=s.lifecycle_policy,
+                bronze_cool_after_days=s.bronze_cool_after_days,
+                quarantine_delete_after_days=s.quarantine_delete_after_days,
+            )
+            self.vault = SecretsVault.from_existing(
+                self,
+                "vault",
+                name=f.key_vault_name,
+                resource_group_name=rg,
+                deployer_object_id=deployer_object_id,
+                rbac_propagation_wait=kv.rbac_propagation_wait,
+                secret_expiry_days=kv.secret_expiry_days,
+                assign_deployer_role=kv.assign_deployer_role,
+            )
+
+    @property
+    def resource_group_name(self) -> str:
+        return self.resource_group.name
+
+    @property
+    def location(self) -> str:
+        return self.resource_group.location
+
+    @property
+    def workspace_id(self) -> str:
+        return self.workspace.id

@@ -1,0 +1,262 @@
+"""``GeneratorFunction``: the event generator as a Python Function App on Flex Consumption."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Mapping
+
+from cdktf import AssetType, DataResource, LocalExecProvisioner, TerraformAsset
+from cdktf_cdktf_provider_azurerm.application_insights import ApplicationInsights
+from cdktf_cdktf_provider_azurerm.data_azurerm_function_app_host_keys import DataAzurermFunctionAppHostKeys
+from cdktf_cdktf_provider_azurerm.function_app_flex_consumption import (
+    FunctionAppFlexConsumption,
+    FunctionAppFlexConsumptionIdentity,
+    FunctionAppFlexConsumptionSiteConfig,
+)
+from cdktf_cdktf_provider_azurerm.key_vault_secret import KeyVaultSecret
+from cdktf_cdktf_provider_azurerm.service_plan import ServicePlan
+from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
+from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
+from cdktf_cdktf_provider_time.sleep import Sleep
+from constructs import Construct
+from emotion_events import app_settings as settings
+
+from . import roles
+from ._secure_storage import secure_storage_account
+from .function_package import FUNCTION_APP_DIR, stage_function_app
+from .secrets_vault import SecretsVault
+from .silver_storage import SilverStorage
+
+StorageMode = Literal["connection_string", "identity"]
+
+# The Functions host reads these to reach its own storage with a managed identity instead of a key.
+HOST_STORAGE = "AzureWebJobsStorage"
+
+# Runs where Terraform runs (laptop or pipeline agent): needs the az CLI, logged in. Flex Consumption
+# deploys through OneDeploy; azurerm's zip_deploy_file calls the wrong endpoint on Flex (provider #29630).
+# azurerm 4.55 also writes an `AzureWebJobsStorage` connection string with an empty key when the
+# deployment storage uses an identity (provider #29693); it would shadow the identity-based
+# `AzureWebJobsStorage__*` settings, so it is removed first.
+DEPLOY_SCRIPT = """set -eu
+echo "deploying $SRC to function app $APP (remote build)"
+az functionapp config appsettings delete --subscription "$SUBSCRIPTION" --resource-group "$RG" --name "$APP" \\
+  --setting-names AzureWebJobsStorage --output none
+az functionapp deployment source config-zip --subscription "$SUBSCRIPTION" --resource-group "$RG" --name "$APP" \\
+  --src "$SRC" --build-remote true --timeout 900 --output none
+"""
+
+
+class GeneratorFunction(Construct):
+    """A Flex Consumption (FC1) Function App running ``function_app/``, secure by default.
+
+    - Identities: a user-assigned identity, created and authorized *before* the app, for everything the
+      host needs at start (its own storage, deployment package, Application Insights with Entra ID auth,
+      and bronze in ``identity`` mode); the app's system-assigned identity resolves Key Vault references
+      (the Flex resource cannot name another identity for them), granted Secrets User on each secret.
+    - Host storage is keyless: a dedicated account with shared keys disabled, ``AzureWebJobsStorage__*``
+      identity settings, deployment package container authenticated with the user-assigned identity.
+    - ``storage_mode="connection_string"``: bronze arrives as a Key Vault reference
+      (``BRONZE_STORAGE_CONNECTION_STRING``); ``"identity"``: only ``BRONZE_STORAGE_ACCOUNT_URL`` and the
+      identity's client id, and the identity gets Storage Blob Data Contributor on the bronze container.
+    - HTTPS only, TLS 1.2 minimum (site and SCM), remote debugging off, basic-auth publishing off (Flex has
+      no FTP endpoint at all), workspace-based Application Insights with local auth disabled.
+    - Code: ``function_app/`` staged without what ``.funcignore`` lists, packaged at synth as a
+      ``TerraformAsset`` archive and deployed in the same apply by ``deploy`` (a ``terraform_data`` with a
+      local-exec of ``az functionapp deployment source config-zip --build-remote true``), re-run when the
+      archive's hash changes, ordered after every role assignment has propagated. Deploying restarts the
+      host, which then resolves the Key Vault references with the by-then authorized identity.
+
+    Escape hatches: ``app``, ``plan``, ``identity``, ``runtime_storage``, ``package_container``,
+    ``insights``, ``asset``, ``deploy`` (None when ``deploy_code=False``), ``host_keys``, ``rbac_wait``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        resource_group_name: str,
+        location: str,
+        subscription_id: str,
+        log_analytics_workspace_id: str,
+        runtime_storage_account_name: str,
+        bronze: SilverStorage,
+        storage_mode: StorageMode = "connection_string",
+        vault: SecretsVault | None = None,
+        bronze_connection_secret: KeyVaultSecret | None = None,
+        python_version: str = "3.11",
+        instance_memory_mb: int = 2048,
+        maximum_instance_count: int = 40,
+        schedule: str = settings.DEFAULTS[settings.SCHEDULE],
+        batch_rows: int = int(settings.DEFAULTS[settings.BATCH_ROWS]),
+        dirty_ratio: float = float(settings.DEFAULTS[settings.DIRTY_RATIO]),
+        max_rows: int = int(settings.DEFAULTS[settings.MAX_ROWS]),
+        code_path: Path = FUNCTION_APP_DIR,
+        staging_dir: Path | None = None,
+        deploy_code: bool = True,
+        rbac_propagation_wait: str = "60s",
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        if storage_mode == "connection_string" and (vault is None or bronze_connection_secret is None):
+            raise ValueError("storage_mode='connection_string' needs vault= and bronze_connection_secret= (a Key Vault reference)")
+        if storage_mode not in ("connection_string", "identity"):
+            raise ValueError(f"storage_mode={storage_mode!r}: must be 'connection_string' or 'identity'")
+        tags = dict(tags or {})
+        self.storage_mode = storage_mode
+
+        self.runtime_storage = secure_storage_account(
+            self,
+            "runtime-storage",
+            name=runtime_storage_account_name,
+            resource_group_name=resource_group_name,
+            location=location,
+            hierarchical_namespace=False,
+            shared_access_key_enabled=False,
+            tags=tags,
+        )
+        self.package_container = StorageContainer(
+            self, "package-container", name="app-package", storage_account_id=self.runtime_storage.id, container_access_type="private"
+        )
+        self.identity = UserAssignedIdentity(self, "identity", name=f"id-{name}", resource_group_name=resource_group_name, location=location, tags=tags)
+        self.insights = ApplicationInsights(
+            self,
+            "insights",
+            name=f"appi-{name}",
+            resource_group_name=resource_group_name,
+            location=location,
+            application_type="web",
+            workspace_id=log_analytics_workspace_id,
+            local_authentication_disabled=True,
+            tags=tags,
+        )
+        self.plan = ServicePlan(
+            self, "plan", name=f"asp-{name}", resource_group_name=resource_group_name, location=location, os_type="Linux", sku_name="FC1", tags=tags
+        )
+
+        uai = self.identity.principal_id
+        host_grants = [
+            roles.grant(self, "host-storage-owner", principal_id=uai, role=roles.BLOB_DATA_OWNER, on=self.runtime_storage.id),
+            roles.grant(self, "insights-publisher", principal_id=uai, role=roles.MONITORING_METRICS_PUBLISHER, on=self.insights.id),
+        ]
+        if storage_mode == "identity":
+            host_grants.append(bronze.grant_write("bronze-writer", uai, container=bronze.bronze_container_name))
+
+        app_settings = {
+            f"{HOST_STORAGE}__accountName": self.runtime_storage.name,
+            f"{HOST_STORAGE}__credential": "managedidentity",
+            f"{HOST_STORAGE}__clientId": self.identity.client_id,
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"ClientId={self.identity.client_id};Authorization=AAD",
+            settings.BRONZE_ACCOUNT_URL: bronze.blob_endpoint,
+            settings.MANAGED_IDENTITY_CLIENT_ID: self.identity.client_id,
+            settings.BRONZE_CONTAINER: bronze.bronze_container_name,
+            settings.SCHEDULE: schedule,
+            settings.BATCH_ROWS: str(batch_rows),
+            settings.DIRTY_RATIO: str(dirty_ratio),
+            settings.MAX_ROWS: str(max_rows),
+        }
+        if storage_mode == "connection_string":
+            app_settings[settings.BRONZE_CONNECTION_STRING] = SecretsVault.reference(bronze_connection_secret)
+
+        self.app = FunctionAppFlexConsumption(
+            self,
+            "app",
+            name=name,
+            resource_group_name=resource_group_name,
+            location=location,
+            service_plan_id=self.plan.id,
+            runtime_name="python",
+            runtime_version=python_version,
+            instance_memory_in_mb=instance_memory_mb,
+            maximum_instance_count=maximum_instance_count,
+            storage_container_type="blobContainer",
+            storage_container_endpoint=f"{self.runtime_storage.primary_blob_endpoint}{self.package_container.name}",
+            storage_authentication_type="UserAssignedIdentity",
+            storage_user_assigned_identity_id=self.identity.id,
+            identity=FunctionAppFlexConsumptionIdentity(type="SystemAssigned, UserAssigned", identity_ids=[self.identity.id]),
+            https_only=True,
+            public_network_access_enabled=True,
+            webdeploy_publish_basic_authentication_enabled=False,
+            client_certificate_mode="Optional",
+            site_config=FunctionAppFlexConsumptionSiteConfig(
+                application_insights_connection_string=self.insights.connection_string,
+                minimum_tls_version="1.2",
+                scm_minimum_tls_version="1.2",
+                remote_debugging_enabled=False,
+                http2_enabled=True,
+            ),
+            app_settings=app_settings,
+            tags=tags,
+            depends_on=host_grants,
+        )
+
+        # Key Vault references resolve with the system-assigned identity, which exists only now.
+        self.secret_grants = []
+        if storage_mode == "connection_string":
+            self.secret_grants.append(vault.grant_read("app-reads-bronze-connection", self.principal_id, secret=bronze_connection_secret))
+        self.rbac_wait = Sleep(self, "rbac-propagation", create_duration=rbac_propagation_wait, depends_on=[*host_grants, *self.secret_grants, self.app])
+
+        self.asset = None
+        self.deploy = None
+        after_deploy = [self.rbac_wait]
+        if deploy_code:
+            staged = stage_function_app(Path(code_path), Path(staging_dir or _default_staging()) / f"{name}")
+            self.asset = TerraformAsset(self, "code", path=str(staged), type=AssetType.ARCHIVE)
+            self.deploy = DataResource(
+                self,
+                "deploy",
+                triggers_replace={"code": self.asset.asset_hash, "app": self.app.id},
+                provisioners=[
+                    LocalExecProvisioner(
+                        type="local-exec",
+                        interpreter=["/bin/sh", "-c"],
+                        command=DEPLOY_SCRIPT,
+                        environment={
+                            "SUBSCRIPTION": subscription_id,
+                            "RG": resource_group_name,
+                            "APP": self.app.name,
+                            "SRC": self.asset.path,
+                        },
+                    )
+                ],
+                depends_on=[self.rbac_wait],
+            )
+            after_deploy = [self.deploy]
+        # Function keys exist once the host has started with code.
+        self.host_keys = DataAzurermFunctionAppHostKeys(
+            self, "host-keys", name=self.app.name, resource_group_name=resource_group_name, depends_on=after_deploy
+        )
+
+    @property
+    def principal_id(self) -> str:
+        """The app's system-assigned identity (resolves Key Vault references)."""
+        return self.app.identity.principal_id
+
+    @property
+    def workload_principal_id(self) -> str:
+        """The user-assigned identity the code and host use for storage and telemetry."""
+        return self.identity.principal_id
+
+    @property
+    def default_hostname(self) -> str:
+        return self.app.default_hostname
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.app.default_hostname}"
+
+    @property
+    def default_function_key(self) -> str:
+        """Secret: the host's default function key (write it to Key Vault, never to an output)."""
+        return self.host_keys.default_function_key
+
+
+def _default_staging() -> Path:
+    import atexit
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="phase2-function-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
