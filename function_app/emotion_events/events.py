@@ -1,0 +1,174 @@
+"""Users with habits, and the vectorized sampler that turns them into a chunk of events.
+
+A population is a pure function of ``(population_seed, users)``, so hourly batches with different
+event seeds still come from the same people with the same habits. Events are drawn column-wise with
+numpy: who reports (heavy users more often), when (uniform over the window, thinned by each user's
+circadian rhythm in *local* time), what they were doing (context by local hour, weekday and
+occupation), what they felt (emotion by context and temperament) and how (intensity, then valence and
+arousal around the emotion's place on Russell's circumplex).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+
+from .model import (EXERCISE_WEARABLE_SHARE, HOME_CHANNEL_SHARE, INVERSE_CDF_BINS, MAX_RECORD_DELAY_MS,
+                    ModelTables)
+from .render import ChunkColumns
+from .tzgrid import OffsetGrid
+
+TICKETS_PER_USER = 8  # activity weights are quantized into this many lottery tickets per average user
+_MS_PER_HOUR = 3_600_000
+
+
+@dataclass(frozen=True)
+class Population:
+    ids: tuple[str, ...]  # 'u_' + 16 hex digits, keyed hash of the user index
+    tz: np.ndarray  # home time zone index
+    home_channel: np.ndarray
+    chronotype: np.ndarray  # hours: > 0 night owl, < 0 early bird
+    valence_bias: np.ndarray
+    temperament: np.ndarray
+    occupation: np.ndarray
+    tickets: np.ndarray  # user index per ticket: sampling a ticket samples users by activity
+
+
+def _draw(seed: int, stream: int) -> np.random.Generator:
+    # One independent stream per attribute keeps each attribute's first k users identical whatever
+    # the population size.
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x5EED, stream])))
+
+
+def user_ids(population_seed: int, users: int) -> tuple[str, ...]:
+    """Pseudonymous ids: a BLAKE2b keyed hash of the user number; the key comes from the seed."""
+    key = hashlib.sha256(b"emotion-events/user-id/v1/" + str(population_seed).encode()).digest()
+    return tuple("u_" + hashlib.blake2b(i.to_bytes(8, "little"), key=key, digest_size=8).hexdigest()
+                 for i in range(users))
+
+
+def build_population(tables: ModelTables, population_seed: int, users: int) -> Population:
+    def categorical(stream: int, share: np.ndarray) -> np.ndarray:
+        cum = np.cumsum(share)
+        return np.minimum(np.searchsorted(cum / cum[-1], _draw(population_seed, stream).random(users), side="right"),
+                          len(share) - 1).astype(np.int64)
+
+    activity = _draw(population_seed, 6).lognormal(0.0, 1.0, users)
+    per_user = np.maximum(1, np.rint(activity / activity.mean() * TICKETS_PER_USER)).astype(np.int64)
+    return Population(
+        ids=user_ids(population_seed, users),
+        tz=categorical(1, tables.tz_share),
+        home_channel=categorical(2, tables.channel_share),
+        chronotype=np.clip(_draw(population_seed, 3).normal(0.0, 1.3, users), -3.0, 3.5),
+        valence_bias=np.clip(_draw(population_seed, 4).normal(0.0, 0.12, users), -0.3, 0.3),
+        temperament=categorical(5, tables.temperament_share),
+        occupation=categorical(7, tables.occupation_share),
+        tickets=np.repeat(np.arange(users, dtype=np.int64), per_user),
+    )
+
+
+# Quantized standard normal: 12 bits of a random word pick one of 4096 equal-probability quantiles,
+# so one 64-bit draw yields five normals (tails cut at +-3.4 sigma, plenty for noise terms).
+_NORMAL_BITS = 12
+_NORMAL_TABLE = np.array([NormalDist().inv_cdf((i + 0.5) / (1 << _NORMAL_BITS)) for i in range(1 << _NORMAL_BITS)])
+_BIN_BITS = 10  # INVERSE_CDF_BINS == 1 << _BIN_BITS: six categorical draws per 64-bit word
+assert INVERSE_CDF_BINS == 1 << _BIN_BITS
+
+
+def _split_bits(raw: np.ndarray, bits: int, count: int) -> list[np.ndarray]:
+    mask = (1 << bits) - 1
+    return [((raw >> (bits * j)) & mask).astype(np.int64) for j in range(count)]
+
+
+class EventSampler:
+    """Draws base events (no dirt) for a window [start_ms, start_ms + span_ms)."""
+
+    def __init__(self, tables: ModelTables, population: Population, grid: OffsetGrid,
+                 start_ms: int, span_ms: int) -> None:
+        self.t = tables
+        self.pop = population
+        self.grid = grid
+        self.start_ms = start_ms
+        self.span_ms = span_ms
+        self._chrono_s = np.rint(population.chronotype * 3600).astype(np.int64)
+        self._accept = 0.5  # running acceptance rate of the circadian thinning
+        self._sleep = tables.contexts.index("sleep") if "sleep" in tables.contexts else -1
+        self._home_cut = int(HOME_CHANNEL_SHARE * INVERSE_CDF_BINS)
+        self._watch_cut = int(EXERCISE_WEARABLE_SHARE * INVERSE_CDF_BINS)
+        self._sync_cut = np.rint(tables.sync_share * INVERSE_CDF_BINS).astype(np.int64)
+
+    def _when_and_who(self, rng: np.random.Generator, n: int):
+        """Users and instants, thinned so each user reports at their own local waking hours."""
+        users, times, offs = [], [], []
+        need = n
+        tickets = self.pop.tickets
+        while need > 0:
+            k = int(need / max(self._accept, 0.02) * 1.1) + 64
+            u = tickets[rng.integers(0, len(tickets), k)]
+            t = self.start_ms + rng.integers(0, self.span_ms, k)
+            off = self.grid.lookup(self.pop.tz[u], t)
+            local_s = t // 1000 + off * 60
+            week_hour = ((local_s - self._chrono_s[u]) // 3600 + 72) % 168  # 1970-01-01 was a Thursday
+            keep = rng.random(k) < self.t.activity_by_week_hour[week_hour]
+            self._accept = 0.8 * self._accept + 0.2 * max(float(keep.mean()), 0.01)
+            idx = np.flatnonzero(keep)[:need]
+            users.append(u[idx])
+            times.append(t[idx])
+            offs.append(off[idx])
+            need -= len(idx)
+        if len(users) == 1:
+            return users[0], times[0], offs[0]
+        return np.concatenate(users), np.concatenate(times), np.concatenate(offs)
+
+    def sample(self, rng: np.random.Generator, n: int) -> tuple[ChunkColumns, np.ndarray]:
+        """Columns of n clean events, plus intensity codes (0..100) kept for corrections."""
+        t = self.t
+        pop = self.pop
+        u, occurred, off = self._when_and_who(rng, n)
+        week_hour = ((occurred // 1000 + off * 60) // 3600 + 72) % 168
+        weekend = (week_hour >= 120).astype(np.int64)
+        hour = week_hour % 24
+
+        b_ctx, b_emo, b_chan, b_home, b_watch, b_sync = _split_bits(rng.bit_generator.random_raw(n), _BIN_BITS, 6)
+        context = t.context_icdf[pop.occupation[u], weekend, hour, b_ctx].astype(np.int64)
+        emotion = t.emotion_icdf[pop.temperament[u], context, b_emo].astype(np.int64)
+        channel = np.where(b_home < self._home_cut, pop.home_channel[u], t.channel_icdf[b_chan].astype(np.int64))
+        if t.context_exercise >= 0 and t.channel_wearable >= 0:
+            watch = (context == t.context_exercise) & (b_watch < self._watch_cut)
+            channel[watch] = t.channel_wearable
+
+        z = [_NORMAL_TABLE[i] for i in _split_bits(rng.bit_generator.random_raw(n), _NORMAL_BITS, 5)]
+        intensity = 1.0 / (1.0 + np.exp(-(t.intensity_logit[emotion] + 0.85 * z[0])))
+        valence = t.valence_center[emotion] * (0.45 + 0.55 * intensity) + pop.valence_bias[u] + 0.07 * z[1]
+        arousal = t.arousal_center[emotion] + 0.30 * (intensity - 0.5) + 0.06 * z[2]
+        if self._sleep >= 0:
+            arousal -= 0.12 * (context == self._sleep)
+        int_code = np.rint(intensity * 100).astype(np.int64)
+        val_code = np.rint(np.clip(valence, -1.0, 1.0) * 1000).astype(np.int64) + 1000
+        aro_code = np.rint(np.clip(arousal, 0.0, 1.0) * 1000).astype(np.int64)
+
+        delay = np.exp(t.delay_log_median[channel] + t.delay_sigma[channel] * z[3])
+        synced = b_sync < self._sync_cut[channel]
+        if synced.any():
+            delay[synced] += np.exp(t.sync_log_median[channel[synced]] + 0.8 * z[4][synced])
+        recorded = occurred + np.clip(delay, 50, MAX_RECORD_DELAY_MS).astype(np.int64)
+        tz = pop.tz[u]
+        cols = ChunkColumns(
+            event_id=rng.bit_generator.random_raw(2 * n).reshape(n, 2),
+            user=u,
+            emotion=emotion,
+            intensity=int_code.copy(),
+            valence=val_code,
+            arousal=aro_code,
+            context=context,
+            channel=channel,
+            tz=tz,
+            occurred_ms=occurred,
+            occurred_off=off,
+            recorded_ms=recorded,
+            recorded_off=self.grid.lookup(tz, recorded),
+        )
+        return cols, int_code

@@ -1,0 +1,175 @@
+"""Destinations for a generated file: a local directory or a blob container.
+
+Both give the same guarantees: a file appears complete or not at all, and an existing file is never
+replaced. Locally the data goes to a hidden temporary name and is hard-linked into place (linking
+fails if the name exists). In Blob Storage the data is staged as blocks of ``block_size`` bytes and
+committed once with ``If-None-Match: *``; until that commit nothing is visible, and blocks that are
+never committed are discarded by the service.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+BLOCK_SIZE = 4 * 1024 * 1024
+
+
+class TargetExistsError(FileExistsError):
+    """The destination already holds a file of that name; it was left untouched."""
+
+
+class StorageWriteError(RuntimeError):
+    """Writing to the destination failed; nothing was committed."""
+
+
+class Writer(Protocol):
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+class Target(Protocol):
+    def open(self, path: str, content_type: str) -> Writer: ...
+    def put_new(self, path: str, data: bytes, content_type: str) -> None: ...
+    def describe(self) -> dict[str, Any]: ...
+
+
+# -- local directory ----------------------------------------------------------------------------------
+
+class _LocalWriter:
+    def __init__(self, final: Path) -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self.final = final
+        self.tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.partial")
+        self._file = open(self.tmp, "xb")
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def commit(self) -> None:
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            try:
+                os.link(self.tmp, self.final)  # atomic, and refuses to replace an existing file
+            except FileExistsError as exc:
+                raise TargetExistsError(f"{self.final} already exists; not overwritten") from exc
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        self._file.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+class LocalTarget:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def open(self, path: str, content_type: str = "text/csv") -> _LocalWriter:
+        return _LocalWriter(self.root / path)
+
+    def put_new(self, path: str, data: bytes, content_type: str = "application/json") -> None:
+        w = self.open(path)
+        try:
+            w.write(data)
+            w.commit()
+        except BaseException:
+            w.abort()
+            raise
+
+    def describe(self) -> dict[str, Any]:
+        return {"storage": "local", "directory": str(self.root)}
+
+
+# -- blob container -----------------------------------------------------------------------------------
+
+class _BlobWriter:
+    def __init__(self, blob_client: Any, content_type: str, block_size: int,
+                 on_block: Callable[[int], None] | None) -> None:
+        self.blob = blob_client
+        self.content_type = content_type
+        self.block_size = block_size
+        self.on_block = on_block
+        self.blocks: list[str] = []
+        self._buf = bytearray()
+
+    def _stage(self, data: bytes) -> None:
+        block_id = f"{len(self.blocks):08d}"  # equal length ids, as the service requires
+        try:
+            self.blob.stage_block(block_id, data, length=len(data))
+        except Exception as exc:
+            raise StorageWriteError(f"staging block {len(self.blocks)} of {self.blob.blob_name} failed; "
+                                    f"nothing committed: {exc}") from exc
+        self.blocks.append(block_id)
+        if self.on_block:
+            self.on_block(len(self.blocks))
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        if self._buf:
+            need = self.block_size - len(self._buf)
+            self._buf += view[:need]
+            view = view[need:]
+            if len(self._buf) < self.block_size:
+                return
+            self._stage(bytes(self._buf))
+            self._buf.clear()
+        while len(view) >= self.block_size:
+            self._stage(bytes(view[: self.block_size]))
+            view = view[self.block_size:]
+        self._buf += view
+
+    def commit(self) -> None:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError
+        from azure.storage.blob import BlobBlock, ContentSettings
+
+        if self._buf or not self.blocks:
+            self._stage(bytes(self._buf))
+            self._buf.clear()
+        try:
+            self.blob.commit_block_list([BlobBlock(block_id=b) for b in self.blocks],
+                                        content_settings=ContentSettings(content_type=self.content_type),
+                                        match_condition=MatchConditions.IfMissing)
+        except ResourceExistsError as exc:
+            raise TargetExistsError(f"blob {self.blob.blob_name} already exists; not overwritten") from exc
+        except Exception as exc:
+            raise StorageWriteError(f"committing {len(self.blocks)} blocks of {self.blob.blob_name} failed; "
+                                    f"nothing committed: {exc}") from exc
+
+    def abort(self) -> None:
+        # Uncommitted blocks are invisible and garbage-collected by the service (after 7 days at most).
+        self._buf.clear()
+
+
+class BlobTarget:
+    """A container, written through an ``azure.storage.blob.ContainerClient``."""
+
+    def __init__(self, container_client: Any, *, block_size: int = BLOCK_SIZE,
+                 on_block: Callable[[int], None] | None = None) -> None:
+        self.container = container_client
+        self.block_size = block_size
+        self.on_block = on_block
+
+    def open(self, path: str, content_type: str = "text/csv; charset=utf-8") -> _BlobWriter:
+        return _BlobWriter(self.container.get_blob_client(path), content_type, self.block_size, self.on_block)
+
+    def put_new(self, path: str, data: bytes, content_type: str = "application/json") -> None:
+        from azure.core.exceptions import ResourceExistsError
+        from azure.storage.blob import ContentSettings
+
+        try:
+            self.container.upload_blob(path, data, overwrite=False,
+                                       content_settings=ContentSettings(content_type=content_type))
+        except ResourceExistsError as exc:
+            raise TargetExistsError(f"blob {path} already exists; not overwritten") from exc
+        except Exception as exc:
+            raise StorageWriteError(f"writing {path} failed: {exc}") from exc
+
+    def describe(self) -> dict[str, Any]:
+        return {"storage": "blob", "container": self.container.container_name}
