@@ -84,7 +84,7 @@ case "$task" in
     if [[ $# -eq 0 ]]; then set -- synth generator silver; fi
     for b in "$@"; do say "bench: $b"; python "bench/bench_$b.py"; done
     ;;
-  scan) setup; python -m emotion_platform.security "$@" ;;
+  scan) setup; python scripts/security_scan.py "$@" ;;
   py) setup; python "$@" ;;
   help|-h|--help) sed -n '2,12p' "$0" ;;
   *) echo "unknown task '$task' (try ./dev.sh help)" >&2; exit 2 ;;

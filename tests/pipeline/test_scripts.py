@@ -118,10 +118,10 @@ OIDC_ENV = REPO_ROOT / "scripts" / "lib" / "azure_oidc_env.sh"
 TASK_ENV = {  # what AzureCLI@2 with addSpnToEnvironment gives a script on a WIF connection
     "servicePrincipalId": "client-id",
     "tenantId": "tenant-id",
-    "idToken": "id-token",
+    "idToken": "id-token",  # pragma: allowlist secret
     "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID": "sc-id",
     "SYSTEM_OIDCREQUESTURI": "https://example.invalid/oidc",
-    "SYSTEM_ACCESSTOKEN": "job-token",
+    "SYSTEM_ACCESSTOKEN": "job-token",  # pragma: allowlist secret
     "ARM_SUBSCRIPTION_ID": "sub-id",
 }
 
@@ -140,7 +140,7 @@ def test_oidc_env_uses_id_token_refresh_when_the_job_token_is_mapped() -> None:
     assert exported["ARM_USE_OIDC"] == "true"
     assert exported["ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID"] == "sc-id"
     assert exported["ARM_OIDC_AZURE_SERVICE_CONNECTION_ID"] == "sc-id"
-    assert exported["ARM_OIDC_REQUEST_TOKEN"] == "job-token"
+    assert exported["ARM_OIDC_REQUEST_TOKEN"] == TASK_ENV["SYSTEM_ACCESSTOKEN"]
     assert exported["ARM_OIDC_REQUEST_URL"] == "https://example.invalid/oidc"
     assert "ARM_OIDC_TOKEN" not in exported and "ARM_CLIENT_SECRET" not in exported
 
@@ -149,7 +149,7 @@ def test_oidc_env_falls_back_to_the_one_shot_id_token_with_a_warning() -> None:
     env = {k: v for k, v in TASK_ENV.items() if k != "SYSTEM_ACCESSTOKEN"}
     code, exported, err = oidc_env(env)
     assert code == 0
-    assert exported["ARM_OIDC_TOKEN"] == "id-token"
+    assert exported["ARM_OIDC_TOKEN"] == TASK_ENV["idToken"]
     assert "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID" not in exported
     assert "##[warning]" in err
 

@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""Security gates: checkov over every synthesized stack, detect-secrets over the repository.
+
+    ./dev.sh scan [checkov|secrets|all] [--report-dir DIR] [--update-baseline] ...
+
+checkov runs offline (``--framework terraform_json --skip-download``) over every
+``cdktf.out/stacks/*/cdk.tf.json``; the only checks it skips are those in security/checkov-skips.yaml,
+each listed once with its reason. Any failed check, any stack checkov cannot parse, or a stack with no
+passed check at all (nothing was really scanned) fails the gate.
+
+detect-secrets scans every file git would commit (tracked plus untracked-not-ignored, so the committed
+snapshots too). A finding passes only if the committed baseline
+(.secrets.baseline) holds it audited as a false positive (``is_secret: false``); anything new, unaudited
+or audited as a real secret fails the gate. ``--update-baseline`` merges new findings into the baseline
+(keeping audit labels) so they can be audited with ``detect-secrets audit .secrets.baseline``. The
+synthesized stacks (hashes everywhere, regenerated on every change) are scanned with the credential
+pattern detectors only and no allowlist: any key, token or connection string there fails the gate.
+
+With --report-dir, JUnit XML for both gates (checkov's own, and one test case per scanned file for
+detect-secrets) plus the raw JSON reports are written there. Exit status: 0 clean, 1 findings, 2 usage
+or setup error. Reads $CHECKOV_BIN and $DETECT_SECRETS_BIN (set by ./dev.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SKIPS_FILE = REPO_ROOT / "security" / "checkov-skips.yaml"
+BASELINE_FILE = REPO_ROOT / ".secrets.baseline"
+CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
+MIN_REASON_CHARS = 20
+
+
+class ScanSetupError(Exception):
+    """The scan could not run as configured (exit 2); the message names the field, value and rule."""
+
+
+# --- checkov skips --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Skip:
+    id: str
+    reason: str
+
+
+def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
+    """The skip list, validated: a mapping with one key ``skips``, each entry {id, reason}, ids unique."""
+    if not path.is_file():
+        return []
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ScanSetupError(f"{path}: not valid YAML: {exc}") from exc
+    if doc is None:
+        return []
+    if not isinstance(doc, dict) or set(doc) != {"skips"} or not isinstance(doc["skips"], list):
+        raise ScanSetupError(f"{path}: must be a mapping with exactly one key 'skips' holding a list")
+    skips: list[Skip] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(doc["skips"]):
+        where = f"{path}: skips[{i}]"
+        if not isinstance(entry, dict):
+            raise ScanSetupError(f"{where}: must be a mapping with 'id' and 'reason', got {entry!r}")
+        unknown = sorted(set(entry) - {"id", "reason"})
+        if unknown:
+            raise ScanSetupError(f"{where}: unknown key(s) {unknown}; allowed: id, reason")
+        check_id = entry.get("id")
+        if not isinstance(check_id, str) or not CHECK_ID.match(check_id):
+            raise ScanSetupError(f"{where}.id = {check_id!r}: must be a checkov check id like CKV_AZURE_35")
+        reason = entry.get("reason")
+        if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_CHARS:
+            raise ScanSetupError(
+                f"{where}.reason for {check_id} = {reason!r}: must say why, in at least {MIN_REASON_CHARS} characters"
+            )
+        if check_id in seen:
+            raise ScanSetupError(f"{where}.id = {check_id}: already listed at skips[{seen[check_id]}]; list each check once")
+        seen[check_id] = i
+        skips.append(Skip(check_id, " ".join(reason.split())))
+    return skips
+
+
+# --- checkov --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    check_id: str
+    check_name: str
+    stack: str
+    resource: str
+
+
+@dataclass
+class CheckovResult:
+    stacks: list[str]
+    passed: dict[str, int]
+    failed: list[Finding]
+    parsing_errors: list[str]
+    skipped_ids: list[str]
+    report: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def problems(self) -> list[str]:
+        out = [f"{f.stack}: {f.check_id} {f.resource}: {f.check_name}" for f in self.failed]
+        out += [f"checkov could not parse {p}" for p in self.parsing_errors]
+        out += [f"{s}: checkov passed no check at all: the stack was not really scanned" for s in self.stacks if not self.passed.get(s)]
+        return out
+
+
+def find_stacks(stacks_dir: Path) -> list[Path]:
+    stacks = sorted(stacks_dir.glob("*/cdk.tf.json"))
+    if not stacks:
+        raise ScanSetupError(f"no stacks under {stacks_dir} (*/cdk.tf.json): run ./dev.sh synth first")
+    return stacks
+
+
+def tool(env_var: str, name: str) -> str:
+    path = os.environ.get(env_var) or shutil.which(name)
+    if not path or not Path(path).exists():
+        raise ScanSetupError(f"${env_var} is not set and {name} is not on PATH: run through ./dev.sh scan")
+    return path
+
+
+def _resource_address(stack_json: dict, reported: str) -> str:
+    """checkov's terraform_json names some resources ``resource.<name>``; recover ``<type>.<name>``."""
+    if not reported.startswith("resource."):
+        return reported
+    name = reported.split(".", 1)[1]
+    types = [t for t, items in stack_json.get("resource", {}).items() if name in items]
+    return f"{types[0]}.{name}" if len(types) == 1 else reported
+
+
+def run_checkov(stacks: list[Path], skips: list[Skip], *, out_dir: Path, checkov: str | None = None) -> CheckovResult:
+    """One checkov run over all stacks (offline); JSON and JUnit reports land in ``out_dir``."""
+    checkov = checkov or tool("CHECKOV_BIN", "checkov")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_out, junit_out = out_dir / "checkov.json", out_dir / "checkov-junit.xml"
+    cmd = [checkov, "--framework", "terraform_json", "--skip-download", "--compact",
+           "-o", "json", "-o", "junitxml", "--output-file-path", f"{json_out},{junit_out}"]
+    for stack in stacks:
+        cmd += ["-f", str(stack)]
+    if skips:
+        cmd += ["--skip-check", ",".join(s.id for s in skips)]
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # offline: no Bridgecrew mapping download
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=out_dir)
+    if proc.returncode not in (0, 1) or not json_out.is_file():
+        raise ScanSetupError(f"checkov failed to run (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    report = json.loads(json_out.read_text(encoding="utf-8"))
+    reports = report if isinstance(report, list) else [report]
+    docs = {s.parent.name: json.loads(s.read_text(encoding="utf-8")) for s in stacks}
+
+    def stack_of(check: dict) -> str:
+        # Stacks are <stack>/cdk.tf.json, so the parent directory names the stack whatever path form
+        # checkov reports (absolute, or relative to its working directory).
+        name = Path(check.get("file_abs_path") or check.get("file_path") or "").parent.name
+        return name if name in docs else "?"
+
+    passed: dict[str, int] = {}
+    failed: list[Finding] = []
+    parsing_errors: list[str] = []
+    for rep in reports:
+        results = rep.get("results", {})
+        for check in results.get("passed_checks", []):
+            name = stack_of(check)
+            passed[name] = passed.get(name, 0) + 1
+        for check in results.get("failed_checks", []):
+            name = stack_of(check)
+            failed.append(Finding(check["check_id"], check.get("check_name", ""), name,
+                                  _resource_address(docs.get(name, {}), check.get("resource", "?"))))
+        parsing_errors += results.get("parsing_errors", [])
+    failed.sort(key=lambda f: (f.stack, f.check_id, f.resource))
+    return CheckovResult([s.parent.name for s in stacks], passed, failed, parsing_errors, [s.id for s in skips], report)
+
+
+# --- detect-secrets -------------------------------------------------------------------------------
+
+
+@dataclass
+class SecretsResult:
+    files: list[str]
+    unaudited: list[dict]
+    real: list[dict]
+    allowed: list[dict]
+    merged: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def problems(self) -> list[str]:
+        out = [f"{s['filename']}:{s['line_number']}: {s['type']} (new or not audited)" for s in self.unaudited]
+        out += [f"{s['filename']}:{s['line_number']}: {s['type']} (audited as a REAL secret: remove it and rotate it)" for s in self.real]
+        return out
+
+
+def files_to_scan(repo: Path) -> list[str]:
+    """Every file git would commit (tracked, plus untracked files not ignored), relative to ``repo``."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True, text=True,
+    )
+    if proc.returncode != 0:
+        raise ScanSetupError(f"{repo} is not a git work tree: {proc.stderr.strip()}")
+    names = {n for n in proc.stdout.split("\0") if n}
+    names.discard(BASELINE_FILE.name)
+    return sorted(n for n in names if (repo / n).is_file() and not (repo / n).is_symlink())
+
+
+def run_detect_secrets(repo: Path, files: list[str], *, baseline: Path, update: bool = False,
+                       detect_secrets: str | None = None) -> SecretsResult:
+    """Scan ``files`` with the baseline's settings, merging into a copy of it (or into it, to update)."""
+    detect_secrets = detect_secrets or tool("DETECT_SECRETS_BIN", "detect-secrets")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = baseline if update else Path(tmp) / "baseline.json"
+        if baseline.is_file() and not update:
+            shutil.copyfile(baseline, work)
+        if work.is_file():
+            cmd = [detect_secrets, "scan", "-n", "--baseline", str(work), *files]
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)
+        else:  # no baseline yet: a fresh scan
+            proc = subprocess.run([detect_secrets, "scan", "-n", *files], capture_output=True, text=True, cwd=repo)
+            if proc.returncode == 0:
+                work.write_text(proc.stdout, encoding="utf-8")
+        if proc.returncode != 0:
+            raise ScanSetupError(f"detect-secrets failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        merged = json.loads(work.read_text(encoding="utf-8"))
+    unaudited, real, allowed = [], [], []
+    for entries in merged.get("results", {}).values():
+        for entry in entries:
+            if entry.get("is_secret") is False:
+                allowed.append(entry)
+            elif entry.get("is_secret") is True:
+                real.append(entry)
+            else:
+                unaudited.append(entry)
+    return SecretsResult(files, unaudited, real, allowed, merged)
+
+
+# Synthesized Terraform is full of hashes (asset and code hashes) and names like "secret_uris", which
+# the entropy and keyword detectors flag and which change with every code change; the committed
+# snapshots carry the same content normalized and go through the baseline-audited repository scan.
+# The synthesized stacks themselves get the pattern detectors only, with no allowlist at all.
+ENTROPY_AND_KEYWORD_PLUGINS = ("Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector")
+
+
+def scan_synthesized(stacks: list[Path], *, detect_secrets: str | None = None) -> list[str]:
+    """Credential patterns (keys, tokens, connection strings, private keys) in synthesized stacks."""
+    detect_secrets = detect_secrets or tool("DETECT_SECRETS_BIN", "detect-secrets")
+    if not stacks:
+        return []
+    root = Path(os.path.commonpath([s.parent.parent for s in stacks]))
+    cmd = [detect_secrets, "scan", "-n"]
+    for plugin in ENTROPY_AND_KEYWORD_PLUGINS:
+        cmd += ["--disable-plugin", plugin]
+    cmd += [str(s.relative_to(root)) for s in stacks]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
+    if proc.returncode != 0:
+        raise ScanSetupError(f"detect-secrets failed on the synthesized stacks: {proc.stderr.strip()[-2000:]}")
+    return [f"{name}:{e['line_number']}: {e['type']} in synthesized Terraform"
+            for name, entries in json.loads(proc.stdout).get("results", {}).items() for e in entries]
+
+
+def secrets_junit(result: SecretsResult, path: Path) -> None:
+    """One test case per scanned file: failed if it holds a new, unaudited or real secret."""
+    bad: dict[str, list[dict]] = {}
+    for entry in result.unaudited + result.real:
+        bad.setdefault(entry["filename"], []).append(entry)
+    suite = ET.Element("testsuite", name="detect-secrets", tests=str(len(result.files)), failures=str(len(bad)))
+    for name in result.files:
+        case = ET.SubElement(suite, "testcase", classname="detect-secrets", name=name)
+        if name in bad:
+            lines = [f"line {e['line_number']}: {e['type']}" for e in bad[name]]
+            ET.SubElement(case, "failure", message=f"{len(lines)} secret(s) not in the audited baseline").text = "\n".join(lines)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+def say(msg: str) -> None:
+    print(f"==> {msg}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("gate", nargs="?", choices=["all", "checkov", "secrets"], default="all")
+    parser.add_argument("--repo", type=Path, default=REPO_ROOT, help="repository to scan (default: this one)")
+    parser.add_argument("--stacks-dir", type=Path, help="default: REPO/cdktf.out/stacks")
+    parser.add_argument("--skips", type=Path, help="default: REPO/security/checkov-skips.yaml")
+    parser.add_argument("--no-skips", action="store_true", help="run every checkov check (shows what each skip hides)")
+    parser.add_argument("--baseline", type=Path, help="default: REPO/.secrets.baseline")
+    parser.add_argument("--update-baseline", action="store_true", help="merge new findings into the baseline, then audit it")
+    parser.add_argument("--report-dir", type=Path, help="write JUnit XML and JSON reports here")
+    args = parser.parse_args(argv)
+    repo = args.repo.resolve()
+    stacks_dir = args.stacks_dir or repo / "cdktf.out" / "stacks"
+    failures: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            out_dir = args.report_dir or Path(tmp)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            if args.gate in ("all", "checkov"):
+                skips = [] if args.no_skips else load_skips(args.skips or repo / "security" / "checkov-skips.yaml")
+                stacks = find_stacks(stacks_dir)
+                say(f"checkov over {len(stacks)} stack(s), offline, {len(skips)} skipped check(s)")
+                started = time.monotonic()
+                result = run_checkov(stacks, skips, out_dir=out_dir)
+                for stack in result.stacks:
+                    print(f"checkov {stack}: {result.passed.get(stack, 0)} passed, "
+                          f"{sum(f.stack == stack for f in result.failed)} failed")
+                for problem in result.problems:
+                    print(f"  FAILED {problem}")
+                print(f"checkov took {time.monotonic() - started:.1f} s")
+                failures += result.problems
+            if args.gate in ("all", "secrets"):
+                baseline = args.baseline or repo / BASELINE_FILE.name
+                files = files_to_scan(repo)
+                say(f"detect-secrets over {len(files)} file(s) against {baseline.name}")
+                started = time.monotonic()
+                secrets = run_detect_secrets(repo, files, baseline=baseline, update=args.update_baseline)
+                print(f"detect-secrets: {len(files)} files, {len(secrets.allowed)} audited false positive(s), "
+                      f"{len(secrets.unaudited) + len(secrets.real)} problem(s), {time.monotonic() - started:.1f} s")
+                for problem in secrets.problems:
+                    print(f"  FAILED {problem}")
+                if args.update_baseline:
+                    print(f"baseline updated: audit it with `{os.environ.get('DETECT_SECRETS_BIN', 'detect-secrets')} audit {baseline}`")
+                if args.report_dir:
+                    secrets_junit(secrets, out_dir / "detect-secrets-junit.xml")
+                    (out_dir / "detect-secrets.json").write_text(json.dumps(secrets.merged, indent=2), encoding="utf-8")
+                failures += secrets.problems
+                stacks = sorted(stacks_dir.glob("*/cdk.tf.json")) if stacks_dir.is_dir() else []
+                synthesized = scan_synthesized(stacks)
+                print(f"detect-secrets (credential patterns) over {len(stacks)} synthesized stack(s): {len(synthesized)} problem(s)")
+                for problem in synthesized:
+                    print(f"  FAILED {problem}")
+                failures += synthesized
+    except ScanSetupError as exc:
+        print(f"security scan: {exc}", file=sys.stderr)
+        return 2
+    if failures:
+        print(f"security gates FAILED: {len(failures)} finding(s)", file=sys.stderr)
+        return 1
+    print("security gates passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
