@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Callable, Iterable, Protocol
 # The stack's outputs the smoke test reads (exact names; see constructs/emotion_platform stacks).
 OUTPUTS = {
     "function_app": "function_app_name",
+    "function_url": "function_app_url",
     "resource_group": "resource_group_name",
     "storage_account": "storage_account_name",
     "bronze_container": "bronze_container_name",
@@ -95,7 +95,7 @@ def named_blobs(response: object, prefix: str) -> set[str]:
 def call_function(
     url: str,
     key: str,
-    params: dict[str, str],
+    params: dict[str, object],
     *,
     attempts: int,
     wait_s: float,
@@ -103,15 +103,15 @@ def call_function(
     clock: Clock,
     log: Callable[[str], None],
 ) -> tuple[dict, int]:
-    """POST to the function; retry 404/5xx/connection errors (a fresh deployment is still starting).
-
-    Any other 4xx is final: the request itself is wrong, and retrying will not help.
+    """POST a JSON body to the function; retry 404/5xx/connection errors (a fresh deployment is still
+    starting). Any other 4xx is final: the request itself is wrong, and retrying will not help.
     """
-    full = f"{url}?{urllib.parse.urlencode(params)}"
+    body = json.dumps(params).encode()
     last = ""
     for attempt in range(1, attempts + 1):
         request = urllib.request.Request(
-            full, data=b"", method="POST", headers={"x-functions-key": key, "Accept": "application/json"}
+            url, data=body, method="POST",
+            headers={"x-functions-key": key, "Content-Type": "application/json", "Accept": "application/json"},
         )
         try:
             with urllib.request.urlopen(request, timeout=timeout_s) as reply:
@@ -158,7 +158,7 @@ def run_smoke(
     response, attempts = call_function(
         url,
         platform.function_key(),
-        {"rows": str(rows), "seed": str(seed)},
+        {"rows": rows, "seed": seed},
         attempts=call_attempts,
         wait_s=call_wait_s,
         timeout_s=call_timeout_s,
@@ -167,18 +167,23 @@ def run_smoke(
     )
     log(f"{url} answered after {attempts} attempt(s): {json.dumps(response)[:500]}")
 
+    # Every blob the answer names (the CSV and its manifest) must appear, and must be new.
+    claimed = named_blobs(response, prefix)
+    stale = sorted(claimed & before)
+    if stale:
+        raise SmokeFailure(f"the function reports {stale}, which existed before the call (overwritten?)")
     deadline = clock.monotonic() + blob_timeout_s
     while True:
         new = platform.list_blobs(prefix) - before
-        if new or clock.monotonic() >= deadline:
+        done = claimed <= new if claimed else bool(new)
+        if done or clock.monotonic() >= deadline:
             break
         clock.sleep(poll_s)
     if not new:
         raise SmokeFailure(
             f"the function answered but no new blob appeared under {prefix} within {blob_timeout_s:.0f} s"
         )
-    claimed = named_blobs(response, prefix)
-    if claimed and not claimed & new:
+    if not claimed <= new:
         raise SmokeFailure(
             f"the function says it wrote {sorted(claimed)}, but the new blobs under {prefix} are {sorted(new)}"
         )
@@ -211,6 +216,7 @@ class AzCliPlatform:
     function_app: str
     storage_account: str
     container: str
+    base_url: str = ""  # https://<default host name>; looked up with the az CLI when empty
     function_name: str = FUNCTION_NAME
     key_attempts: int = 10
     key_wait_s: float = 30.0
@@ -218,6 +224,8 @@ class AzCliPlatform:
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr)
 
     def function_url(self) -> str:
+        if self.base_url:
+            return f"{self.base_url.rstrip('/')}/api/{self.function_name}"
         host = _run(
             ["az", "functionapp", "show", "--resource-group", self.resource_group, "--name", self.function_app,
              "--query", "defaultHostName", "--output", "tsv"],
@@ -250,13 +258,20 @@ class AzCliPlatform:
         raise SmokeFailure(f"no key for function {self.function_name} on {self.function_app}: {last}")
 
     def list_blobs(self, prefix: str) -> set[str]:
-        raw = _run(
-            ["az", "storage", "blob", "list", "--auth-mode", "login", "--account-name", self.storage_account,
-             "--container-name", self.container, "--prefix", prefix, "--num-results", "*",
-             "--query", "[].name", "--output", "json"],
-            what=f"listing {self.storage_account}/{self.container}/{prefix}",
-        )
-        return set(json.loads(raw))
+        # The deployer's Storage Blob Data Reader on bronze may have been created by this very apply:
+        # role assignments take minutes to propagate, so a refusal is retried before it counts.
+        cmd = ["az", "storage", "blob", "list", "--auth-mode", "login", "--account-name", self.storage_account,
+               "--container-name", self.container, "--prefix", prefix, "--num-results", "*",
+               "--query", "[].name", "--output", "json"]
+        for attempt in range(1, self.key_attempts + 1):
+            try:
+                return set(json.loads(_run(cmd, what=f"listing {self.storage_account}/{self.container}/{prefix}")))
+            except SmokeFailure as exc:
+                if attempt == self.key_attempts:
+                    raise
+                self.log(f"blob listing attempt {attempt}/{self.key_attempts}: {exc}")
+                self.clock.sleep(self.key_wait_s)
+        raise AssertionError("unreachable")
 
 
 def platform_from_outputs(outputs: dict[str, object], names: dict[str, str] = OUTPUTS) -> AzCliPlatform:
@@ -270,6 +285,7 @@ def platform_from_outputs(outputs: dict[str, object], names: dict[str, str] = OU
         function_app=str(outputs[names["function_app"]]),
         storage_account=str(outputs[names["storage_account"]]),
         container=str(outputs[names["bronze_container"]]),
+        base_url=str(outputs[names["function_url"]]),
     )
 
 
