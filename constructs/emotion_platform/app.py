@@ -113,9 +113,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--env", action="append", help="environment to synthesize (repeatable; default: every config/*.toml)")
     parser.add_argument("--outdir", default=os.environ.get("CDKTF_OUTDIR", DEFAULT_OUTDIR), help="output directory (default: %(default)s)")
     parser.add_argument("--config-dir", type=Path, help="directory of <env>.toml files (default: config/ in the repository)")
+    parser.add_argument("--function-dir", type=Path, help="Functions project to package (default: function_app/ in the repository)")
     args = parser.parse_args(argv)
+    # The cdktf CLI (which sets CDKTF_OUTDIR) shows an app's stderr as errors: progress goes to stdout there.
+    stream = sys.stdout if "CDKTF_OUTDIR" in os.environ else sys.stderr
     try:
-        synth(args.outdir, args.env, config_dir=args.config_dir)
+        synth(
+            args.outdir,
+            args.env,
+            config_dir=args.config_dir,
+            function_code_path=args.function_dir,
+            log=lambda message: print(message, file=stream, flush=True),
+        )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print(f"nothing was written to {args.outdir}", file=sys.stderr)
