@@ -49,14 +49,23 @@ def test_the_synthesized_stacks_carry_no_credential_pattern(synth_outdir: Path, 
 
 
 def test_the_baseline_holds_only_audited_false_positives() -> None:
-    if not BASELINE.is_file():
-        pytest.skip("no baseline: nothing to audit")
+    assert BASELINE.is_file(), "the audited baseline is committed"
     baseline = json.loads(BASELINE.read_text())
     for filename, entries in baseline["results"].items():
         for entry in entries:
             assert entry.get("is_secret") is False, f"{filename}:{entry['line_number']} {entry['type']} is not audited"
     # -n (no network verification) is how the scanner runs: the baseline must not need it either.
     assert not any(f["path"].endswith("is_verified") for f in baseline.get("filters_used", []))
+
+
+def test_the_baseline_keeps_every_detector_and_excludes_no_file() -> None:
+    """The scan takes its settings from the baseline: dropping a plugin or adding an exclusion there
+    would silently weaken the gate."""
+    baseline = json.loads(BASELINE.read_text())
+    listed = subprocess.run([DETECT_SECRETS, "scan", "--list-all-plugins"], capture_output=True, text=True, check=True)
+    assert {p["name"] for p in baseline["plugins_used"]} == set(listed.stdout.split())
+    filters = {f["path"] for f in baseline.get("filters_used", [])}
+    assert not {f for f in filters if f.startswith("detect_secrets.filters.regex.")}, filters
 
 
 # --- it bites -------------------------------------------------------------------------------------
