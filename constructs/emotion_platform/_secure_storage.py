@@ -10,6 +10,7 @@ from cdktf_cdktf_provider_azurerm.storage_account import (
     StorageAccountBlobPropertiesContainerDeleteRetentionPolicy,
     StorageAccountBlobPropertiesDeleteRetentionPolicy,
     StorageAccountNetworkRules,
+    StorageAccountSasPolicy,
 )
 from constructs import Construct
 
@@ -29,7 +30,8 @@ def secure_storage_account(
     tags: Mapping[str, str] | None = None,
 ) -> StorageAccount:
     """StorageV2 with TLS 1.2, HTTPS only, no public blobs, no cross-tenant replication, infrastructure
-    encryption, Entra ID by default in the portal, blob and container soft delete.
+    encryption, Entra ID by default in the portal, a one-day SAS expiration policy, blob and container soft
+    delete.
 
     Versioning stays off: Azure rejects it together with a hierarchical namespace (ADLS Gen2). With
     ``allowed_ip_ranges`` the firewall denies everything else except trusted Azure services (Data Factory's
@@ -61,6 +63,8 @@ def secure_storage_account(
             bypass=["AzureServices"],
             ip_rules=list(allowed_ip_ranges) or None,
         ),
+        # Any SAS signed with an account key should be short-lived; longer ones are logged.
+        sas_policy=StorageAccountSasPolicy(expiration_period="01.00:00:00", expiration_action="Log"),
         blob_properties=StorageAccountBlobProperties(
             versioning_enabled=False,
             delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(days=delete_retention_days),

@@ -17,6 +17,7 @@ def test_standalone_data_lake_is_adls_gen2_with_secure_defaults(synthesized) -> 
     assert account["infrastructure_encryption_enabled"] is True
     assert account["default_to_oauth_authentication"] is True
     assert account["local_user_enabled"] is False and account["sftp_enabled"] is False
+    assert account["sas_policy"] == {"expiration_period": "01.00:00:00", "expiration_action": "Log"}
     assert account["blob_properties"]["versioning_enabled"] is False
     assert account["blob_properties"]["delete_retention_policy"] == {"days": 7}
     assert account["blob_properties"]["container_delete_retention_policy"] == {"days": 7}
