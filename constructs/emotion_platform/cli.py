@@ -1,0 +1,125 @@
+"""Command line: ``python -m emotion_platform <command>``.
+
+- ``silver``: clean bronze CSV files into silver Parquet with DuckDB (local folders or blob containers);
+- ``dataflow-script``: print the Data Flow Script the Data Factory pipeline runs, generated from the
+  same contract.
+
+Arguments are validated here, once; errors name the argument, the value and the rule, and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def memory_limit(value: str) -> str:
+    if not _MEMORY.match(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a memory size such as 512MB or 1GB")
+    return value.strip().replace(" ", "")
+
+
+def positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be at least 1")
+    return n
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m emotion_platform", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("silver", help="clean bronze CSV into silver Parquet (DuckDB)",
+                       description="Clean bronze CSV files into partitioned silver Parquet, a quarantine and "
+                                   "a data-quality report. Locations are folders or az://container/prefix "
+                                   "(connection string from --connection-string or AZURE_STORAGE_CONNECTION_STRING).")
+    s.add_argument("--bronze", required=True, help="bronze folder or az://container/prefix (all *.csv below it)")
+    s.add_argument("--silver", required=True, help="silver folder or az://container/prefix")
+    s.add_argument("--quarantine", help="quarantine location (default: next to silver, named 'quarantine')")
+    s.add_argument("--report", help="report location (default: next to silver, named 'report')")
+    s.add_argument("--memory-limit", type=memory_limit, default="1GB", help="DuckDB memory_limit (default 1GB)")
+    s.add_argument("--threads", type=positive_int, help="DuckDB threads (default: all cores)")
+    s.add_argument("--full", action="store_true", help="recompute silver from all bronze instead of merging new files")
+    s.add_argument("--contract", type=Path, help="a contract JSON file (default: the packaged contract)")
+    s.add_argument("--connection-string", help="storage connection string for az:// locations "
+                   "(prefer the AZURE_STORAGE_CONNECTION_STRING environment variable: flags show in process lists)")
+    s.add_argument("--work-dir", help="where to stage downloads and spill (default: the system temp folder)")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    d = sub.add_parser("dataflow-script", help="print the Data Flow Script generated from the contract")
+    d.add_argument("--contract", type=Path, help="a contract JSON file (default: the packaged contract)")
+    return p
+
+
+def _contract(path: Path | None):
+    from emotion_events.contract import load_contract
+
+    return load_contract(path) if path else None
+
+
+def _cmd_silver(args: argparse.Namespace) -> int:
+    from .silver.report import write_report
+    from .silver.runner import run_silver
+    from .silver.storage import open_location, sibling_uri
+
+    t0 = time.perf_counter()
+
+    def say(msg: str) -> None:
+        if not args.quiet:
+            print(f"[{time.perf_counter() - t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    contract = _contract(args.contract)
+    report_uri = args.report or sibling_uri(args.silver, "report")
+    report_loc = open_location(report_uri, connection_string=args.connection_string)
+    outcome = run_silver(args.bronze, args.silver, quarantine=args.quarantine, full=args.full, contract=contract,
+                         memory_limit=args.memory_limit, threads=args.threads,
+                         connection_string=args.connection_string, work_dir=args.work_dir, progress=say)
+    say(f"writing the report to {report_loc.uri}")
+    report = write_report(outcome, report_loc)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        q = ", ".join(f"{k} {v}" for k, v in report["quarantined_by_reason"].items() if v) or "none"
+        print(f"{report['mode']}: {report['rows_in']:,} rows in, {report['quarantined_rows']:,} quarantined ({q}), "
+              f"{report['duplicates_removed']:,} duplicates removed; silver {report['silver_rows_before']:,} -> "
+              f"{report['silver_rows_after']:,} rows\nsilver: {outcome.silver_uri}\nquarantine: "
+              f"{outcome.quarantine_uri}\nreport: {report_loc.uri}/report.md")
+    return 0
+
+
+def _cmd_dataflow_script(args: argparse.Namespace) -> int:
+    from .dataflow.script import generate_script
+
+    print(generate_script(_contract(args.contract)).text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from emotion_events.contract import ContractError
+
+    from .silver.engine import BronzeError
+    from .silver.runner import SilverRunError
+    from .silver.storage import LocationError
+
+    try:
+        if args.command == "silver":
+            return _cmd_silver(args)
+        return _cmd_dataflow_script(args)
+    except (ContractError, LocationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (BronzeError, SilverRunError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

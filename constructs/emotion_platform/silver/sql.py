@@ -1,0 +1,258 @@
+"""DuckDB SQL rendered from the cleaning plan.
+
+The classify query turns ``bronze_lines(source_file, line)`` into one row per line with the silver
+columns, the quarantine reason (the first failing rule, in contract order) and a detail. The dedup
+query keeps one row per key: the contract's winner order, then every other silver column as a
+deterministic tie-break. Nothing here is hand-written per column: change the contract and the SQL
+follows.
+
+Speed matters (the engine targets millions of rows per second on a laptop), so the renderer picks
+cheap forms with the same meaning: whitespace is only regex-collapsed when a value contains any,
+code lookups use ``CASE`` on exact strings, and a timestamp tries the contract formats in order
+but stops at the first that parses.
+"""
+
+from __future__ import annotations
+
+from .plan import NUMBER_REGEX, WHITESPACE_CLASS, CleaningPlan, Field, TimestampPattern
+
+
+def lit(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def num(value: float) -> str:
+    return repr(float(value))
+
+
+def bound_text(value: float) -> str:
+    """How a range bound prints inside a quarantine detail (shared with the Data Flow Script)."""
+    return repr(float(value))
+
+
+# -- per-field expressions -------------------------------------------------------------------------------
+
+def normalized_line(plan: CleaningPlan, line: str = "line") -> str:
+    """Whitespace rules applied to the whole line before it is split.
+
+    Equivalent to trimming and collapsing every field because the delimiter is never whitespace: a
+    run of whitespace never crosses a delimiter, and a field's ends are exactly the whitespace next
+    to a delimiter or to the line's ends. One check per line keeps clean lines on a fast path.
+    """
+    d = _regex_class(plan.delimiter)
+    expr = line
+    if plan.collapse:
+        expr = f"regexp_replace({expr}, '{WHITESPACE_CLASS}+', ' ', 'g')"
+    if plan.trim:
+        expr = f"regexp_replace({expr}, '{WHITESPACE_CLASS}*{d}{WHITESPACE_CLASS}*', {lit(plan.delimiter)}, 'g')"
+        expr = f"regexp_replace({expr}, '^{WHITESPACE_CLASS}+|{WHITESPACE_CLASS}+$', '', 'g')"
+    if expr == line:
+        return line
+    # Only lines the rules would change take the regex path: a tab, a double space, a space next to
+    # a delimiter or at either end. Everything else (most lines, and single spaces inside values such
+    # as '2026/11/26 08:15:30+0100' or 'social media') is already normalized.
+    sep = plan.delimiter
+    needs = [f"contains({line}, chr(9))"]
+    if plan.collapse:
+        needs.append(f"contains({line}, '  ')")
+    if plan.trim:
+        needs += [f"contains({line}, {lit(' ' + sep)})", f"contains({line}, {lit(sep + ' ')})",
+                  f"starts_with({line}, ' ')", f"suffix({line}, ' ')"]
+    return f"CASE WHEN {' OR '.join(needs)} THEN {expr} ELSE {line} END"
+
+
+def _regex_class(ch: str) -> str:
+    return "\\" + ch if ch in "]\\^" else f"[{ch}]"
+
+
+def _field(plan: CleaningPlan, f: Field) -> str:
+    expr = f"f[{f.position}]"
+    if f.lower:
+        expr = f"lower({expr})"
+    if plan.empty_is_null:
+        expr = f"nullif({expr}, '')"
+    return expr
+
+
+def _code(f: Field) -> str:
+    assert f.codes is not None
+    whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in f.codes.items())
+    return f"CASE n_{f.name} {whens} END"
+
+
+def _number(plan: CleaningPlan, f: Field) -> str:
+    n = f"n_{f.name}"
+    plain = f"CASE WHEN regexp_full_match({n}, {lit(NUMBER_REGEX)}) THEN CAST({n} AS DOUBLE) END"
+    if not f.percent:
+        return plain
+    suffix = plan.percent_suffix
+    stripped = f"rtrim(left({n}, length({n}) - {len(suffix)}), ' ')"
+    pct = (f"CASE WHEN regexp_full_match({stripped}, {lit(NUMBER_REGEX)}) "
+           f"THEN CAST({stripped} AS DOUBLE) / {num(plan.percent_divisor)} END")
+    return f"CASE WHEN suffix({n}, {lit(suffix)}) THEN {pct} ELSE {plain} END"
+
+
+def _parse_one(fmt: TimestampPattern, n: str) -> str:
+    if fmt.zone == "epoch":
+        parsed = f"timezone('UTC', epoch_ms(CAST({n} AS BIGINT)))"
+    elif fmt.zone == "utc":  # a literal Z: DuckDB returns a naive timestamp, which is UTC
+        parsed = f"timezone('UTC', try_strptime({n}, {lit(fmt.duckdb or '')}))"
+    else:
+        parsed = f"try_strptime({n}, {lit(fmt.duckdb or '')})"
+    return f"CASE WHEN regexp_full_match({n}, {lit(fmt.shape)}) THEN {parsed} END"
+
+
+def _timestamp(plan: CleaningPlan, f: Field) -> str:
+    n = f"n_{f.name}"
+    parts = [_parse_one(fmt, n) for fmt in plan.timestamp_formats]
+    return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+
+
+# -- rules -----------------------------------------------------------------------------------------------
+
+def _any(parts: list[str]) -> str:
+    return "(" + " OR ".join(parts) + ")" if parts else "false"
+
+
+def rule_predicate(plan: CleaningPlan, reason: str) -> str:
+    if reason == "malformed_line":
+        return f"n_fields <> {len(plan.fields)}"
+    if reason == "missing_required":
+        return _any([f"n_{f.name} IS NULL" for f in plan.required_fields])
+    if reason == "unknown_code":
+        return _any([f"(n_{f.name} IS NOT NULL AND c_{f.name} IS NULL)" for f in plan.code_fields])
+    if reason == "bad_number":
+        return _any([f"(n_{f.name} IS NOT NULL AND v_{f.name} IS NULL)" for f in plan.number_fields])
+    if reason == "out_of_range":
+        return _any([f"(v_{f.name} < {num(f.range[0])} OR v_{f.name} > {num(f.range[1])})"
+                     for f in plan.range_fields if f.range])
+    if reason == "bad_timestamp":
+        return _any([f"(n_{f.name} IS NOT NULL AND t_{f.name} IS NULL)" for f in plan.timestamp_fields])
+    if reason == "recorded_before_occurred":
+        return (f"t_recorded_at < t_occurred_at - INTERVAL {int(plan.max_clock_skew_seconds)} SECOND")
+    raise ValueError(f"no SQL for rule {reason!r}")  # build_plan rejects unknown rules first
+
+
+def rule_detail(plan: CleaningPlan, reason: str) -> str:
+    """A human-readable detail; the first offending column in bronze order."""
+    def first(cases: list[tuple[str, str]]) -> str:
+        return "CASE " + " ".join(f"WHEN {c} THEN {d}" for c, d in cases) + " END"
+
+    if reason == "malformed_line":
+        return f"'expected {len(plan.fields)} fields, found ' || CAST(n_fields AS VARCHAR)"
+    if reason == "missing_required":
+        return first([(f"n_{f.name} IS NULL", lit(f"{f.name} is empty")) for f in plan.required_fields])
+    if reason == "unknown_code":
+        return first([(f"n_{f.name} IS NOT NULL AND c_{f.name} IS NULL",
+                       f"{lit(f.name + ' ')} || n_{f.name} || ' is not canonical and has no synonym'")
+                      for f in plan.code_fields])
+    if reason == "bad_number":
+        return first([(f"n_{f.name} IS NOT NULL AND v_{f.name} IS NULL",
+                       f"{lit(f.name + ' ')} || n_{f.name} || ' is not a number'") for f in plan.number_fields])
+    if reason == "out_of_range":
+        return first([(f"v_{f.name} < {num(f.range[0])} OR v_{f.name} > {num(f.range[1])}",
+                       f"{lit(f.name + ' ')} || n_{f.name} || "
+                       f"{lit(f' is outside [{bound_text(f.range[0])}, {bound_text(f.range[1])}]')}")
+                      for f in plan.range_fields if f.range])
+    if reason == "bad_timestamp":
+        return first([(f"n_{f.name} IS NOT NULL AND t_{f.name} IS NULL",
+                       f"{lit(f.name + ' ')} || n_{f.name} || ' matches none of the contract formats'")
+                      for f in plan.timestamp_fields])
+    if reason == "recorded_before_occurred":
+        return lit(f"recorded_at is more than {int(plan.max_clock_skew_seconds)} s before occurred_at")
+    raise ValueError(f"no SQL for rule {reason!r}")
+
+
+# -- silver columns --------------------------------------------------------------------------------------
+
+def _silver_select(plan: CleaningPlan) -> list[str]:
+    out = []
+    for c in plan.silver_columns:
+        f = plan.field(c.field)
+        if c.source == "timestamp":
+            value = f"t_{f.name}"
+        elif c.source == "utc_date":
+            value = f"CAST(timezone('UTC', t_{f.name}) AS DATE)"
+        elif f.type == "double":
+            value = f"v_{f.name}"
+        elif f.codes is not None:
+            value = f"c_{f.name}"
+        else:
+            value = f"n_{f.name}"
+        out.append(f"{value} AS {c.name}")
+    return out
+
+
+# -- whole queries ---------------------------------------------------------------------------------------
+
+def classify_sql(plan: CleaningPlan, source: str = "bronze_lines") -> str:
+    """``source(source_file, line)`` -> classified rows (silver columns, reason, detail, line, file)."""
+    norm = ",\n    ".join(f"{_field(plan, f)} AS n_{f.name}" for f in plan.fields)
+    typed: list[str] = []
+    for f in plan.fields:
+        if f.codes is not None:
+            typed.append(f"{_code(f)} AS c_{f.name}")
+        if f.type == "double":
+            typed.append(f"{_number(plan, f)} AS v_{f.name}")
+        if f.timestamp:
+            typed.append(f"{_timestamp(plan, f)} AS t_{f.name}")
+    reasons = "\n      ".join(f"WHEN {rule_predicate(plan, r)} THEN {lit(r)}" for r in plan.rules)
+    details = "\n      ".join(f"WHEN {lit(r)} THEN {rule_detail(plan, r)}" for r in plan.rules)
+    silver = ",\n    ".join(_silver_select(plan))
+    delim = lit(plan.delimiter)
+    return f"""WITH split AS (
+  SELECT source_file, line, string_split({normalized_line(plan)}, {delim}) AS f
+  FROM {source}
+  WHERE line IS NOT NULL AND line <> ''
+), norm AS (
+  SELECT source_file, line, len(f) AS n_fields,
+    {norm}
+  FROM split
+), typed AS (
+  SELECT *,
+    {(',' + chr(10) + '    ').join(typed)}
+  FROM norm
+), judged AS (
+  SELECT *, CASE
+      {reasons}
+    END AS reason
+  FROM typed
+)
+SELECT
+    {silver},
+    reason,
+    CASE reason
+      {details}
+    END AS detail,
+    CASE WHEN reason IS NOT NULL THEN line END AS line,
+    source_file
+FROM judged"""
+
+
+def order_clause(plan: CleaningPlan) -> str:
+    """The dedup winner order: contract order_by, then every other silver column ascending."""
+    parts = [f"{name} {'DESC' if desc else 'ASC'} NULLS LAST" for name, desc in plan.dedup_order]
+    parts += [f"{name} ASC NULLS FIRST" for name in plan.tiebreak]
+    return ", ".join(parts)
+
+
+def dedup_sql(plan: CleaningPlan, source: str) -> str:
+    """One row per dedup key from ``source`` (which has every silver column).
+
+    Keys seen once pass straight through; only repeated keys are ranked (a window over all rows
+    would sort everything, and nearly every key is unique).
+    """
+    cols = ", ".join(c.name for c in plan.silver_columns)
+    key = ", ".join(plan.dedup_key)
+    return f"""WITH c AS MATERIALIZED (SELECT {cols} FROM {source}),
+    repeated AS (SELECT {key} FROM c GROUP BY {key} HAVING count(*) > 1)
+SELECT {cols} FROM c ANTI JOIN repeated USING ({key})
+UNION ALL
+SELECT {cols} FROM (SELECT * FROM c SEMI JOIN repeated USING ({key}))
+QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {order_clause(plan)}) = 1"""
+
+
+def silver_order(plan: CleaningPlan) -> str:
+    """Row order inside silver files: partition columns, then the key (stable, byte-identical reruns)."""
+    return ", ".join((*plan.partition_by, *plan.dedup_key))
