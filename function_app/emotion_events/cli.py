@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed = args.seed if args.seed is not None else secrets.randbelow(MAX_SEED + 1)
         params = GeneratorParams(rows=args.rows, seed=seed, dirty_ratio=args.dirty_ratio, users=args.users,
                                  population_seed=args.population_seed, start=start, hours=args.hours)
-        run_id = args.run_id or new_run_id()
+        run_id = new_run_id() if args.run_id is None else args.run_id
         csv_path, manifest_path = relative_paths(run_id)
     except (GeneratorParamError, RequestError, ValueError) as exc:
         return _fail(str(exc), 2)

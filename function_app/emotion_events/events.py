@@ -17,6 +17,7 @@ from statistics import NormalDist
 import numpy as np
 
 from .model import (EXERCISE_WEARABLE_SHARE, HOME_CHANNEL_SHARE, INVERSE_CDF_BINS, MAX_RECORD_DELAY_MS,
+                    MIN_RECORD_DELAY_MS,
                     ModelTables)
 from .render import ChunkColumns
 from .tzgrid import OffsetGrid
@@ -154,7 +155,7 @@ class EventSampler:
         synced = b_sync < self._sync_cut[channel]
         if synced.any():
             delay[synced] += np.exp(t.sync_log_median[channel[synced]] + 0.8 * z[4][synced])
-        recorded = occurred + np.clip(delay, 50, MAX_RECORD_DELAY_MS).astype(np.int64)
+        recorded = occurred + np.clip(delay, MIN_RECORD_DELAY_MS, MAX_RECORD_DELAY_MS).astype(np.int64)
         tz = pop.tz[u]
         cols = ChunkColumns(
             event_id=rng.bit_generator.random_raw(2 * n).reshape(n, 2),

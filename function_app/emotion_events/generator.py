@@ -354,7 +354,7 @@ def write_local(params: GeneratorParams, out_dir: str | Path, *, run_id: str | N
     from .sinks import LocalTarget
     from .service import generate_to
 
-    run_id = run_id or new_run_id()
+    run_id = new_run_id() if run_id is None else run_id
     csv_rel, manifest_rel = relative_paths(run_id, ingest_date)
     target = LocalTarget(Path(out_dir))
     manifest = generate_to(target, params, run_id=run_id, csv_path=csv_rel, manifest_path=manifest_rel,

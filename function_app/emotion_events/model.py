@@ -103,6 +103,8 @@ CHANNELS: dict[str, tuple[float, float, float, float, float]] = {
 HOME_CHANNEL_SHARE = 0.85  # otherwise any channel at population rates
 EXERCISE_WEARABLE_SHARE = 0.4  # during exercise, a watch often reports instead
 MAX_RECORD_DELAY_MS = 3 * 86_400_000  # recorded_at - occurred_at is capped at 3 days
+# ... and at least 1 s, so formats without milliseconds never put recorded_at before occurred_at
+MIN_RECORD_DELAY_MS = 1_000
 
 INVERSE_CDF_BINS = 1024  # categorical draws use a quantized inverse CDF: one gather per draw
 

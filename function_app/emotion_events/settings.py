@@ -33,14 +33,14 @@ def _int(settings: Mapping[str, str], name: str, lo: int, hi: int) -> int:
 
 @dataclass(frozen=True)
 class GeneratorSettings:
-    batch_rows: int
+    batch_rows: int  # rows per timer tick, and per HTTP call that names no row count (capped at max_rows)
     dirty_ratio: float
-    max_rows: int
+    max_rows: int  # the most rows one HTTP call may ask for
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> "GeneratorSettings":
         max_rows = _int(settings, S.MAX_ROWS, 1, MAX_ROWS)
-        batch = _int(settings, S.BATCH_ROWS, 1, max_rows)
+        batch = _int(settings, S.BATCH_ROWS, 1, MAX_ROWS)
         raw = _get(settings, S.DIRTY_RATIO)
         try:
             ratio = GeneratorParams(rows=1, seed=0, dirty_ratio=float(raw)).dirty_ratio

@@ -53,7 +53,7 @@ def handle_http(req: func.HttpRequest, settings: Mapping[str, str] | None = None
         return _config_error(exc, exc.setting)
     try:
         params = parse_request(req.params, req.get_body(),
-                               RequestDefaults(rows=cfg.batch_rows, dirty_ratio=cfg.dirty_ratio, max_rows=cfg.max_rows))
+                               RequestDefaults(rows=min(cfg.batch_rows, cfg.max_rows), dirty_ratio=cfg.dirty_ratio, max_rows=cfg.max_rows))
     except RequestError as exc:
         log.warning("rejected generate request: %s", exc)
         return _json(400, exc.as_json())

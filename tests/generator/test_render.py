@@ -1,0 +1,98 @@
+"""The vectorized renderer writes exactly what the row-by-row formatters write, and the time-zone grid
+agrees with zoneinfo; every alternate timestamp format parses back to the same instant."""
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from emotion_events import dirt
+from emotion_events.generator import EventStream, GeneratorParams
+from emotion_events.render import TIMESTAMP_RENDERERS, RenderError, fmt_iso_offset, lookup_table
+from emotion_events.tzgrid import OffsetGrid
+
+from .reference import parse_timestamp
+
+
+def test_vectorized_timestamps_equal_the_python_formatter():
+    stream = EventStream(GeneratorParams(rows=10, seed=1))
+    rng = np.random.default_rng(3)
+    cols, _ = stream.sampler.sample(rng, 4000)
+    buf, ends = stream.renderer.render(cols)
+    text = buf.tobytes().decode()
+    lines = text.split("\r\n")[:-1]
+    assert len(lines) == 4000 and ends[-1] == len(buf)
+    for i in range(0, 4000, 7):
+        fields = lines[i].split(",")
+        assert fields[9] == fmt_iso_offset(int(cols.occurred_ms[i]), int(cols.occurred_off[i]))
+        assert fields[10] == fmt_iso_offset(int(cols.recorded_ms[i]), int(cols.recorded_off[i]))
+
+
+@pytest.mark.parametrize("name", sorted(TIMESTAMP_RENDERERS))
+def test_every_format_parses_back_with_the_contract_pattern(contract, name):
+    fmt = contract.timestamp_format(name)
+    rng = np.random.default_rng(len(name))
+    for utc_ms, offset in zip(rng.integers(1_700_000_000_000, 1_900_000_000_000, 300).tolist(),
+                              (rng.integers(-48, 57, 300) * 15).tolist()):
+        text = TIMESTAMP_RENDERERS[name](utc_ms, offset)
+        if fmt.kind == "pattern":
+            parsed = datetime.strptime(text, fmt.python)
+            parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        else:
+            parsed = datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+        expected = utc_ms if name in ("iso_offset", "iso_utc", "epoch_ms") else utc_ms - utc_ms % 1000
+        assert round(parsed.timestamp() * 1000) == expected, (name, text)
+        assert parse_timestamp(text, contract) == parsed
+
+
+def test_examples_of_the_contract_are_reproduced(contract):
+    # the contract's own examples: 2026-11-26T07:15:30.123Z, shown in +01:00
+    utc_ms = int(datetime(2026, 11, 26, 7, 15, 30, 123000, tzinfo=timezone.utc).timestamp() * 1000)
+    for fmt in contract.timestamp_formats:
+        assert TIMESTAMP_RENDERERS[fmt.name](utc_ms, 60) == fmt.example
+
+
+def test_generator_only_writes_comma_free_alternate_formats(contract):
+    alt = dirt.alternate_timestamp_formats(contract)
+    assert "rfc2822" not in alt and {"iso_utc", "slash_offset", "epoch_ms"} <= set(alt)
+
+
+def test_offset_grid_matches_zoneinfo_across_dst_changes(contract):
+    start = int(datetime(2026, 3, 1, tzinfo=timezone.utc).timestamp() * 1000)
+    end = int(datetime(2026, 11, 30, tzinfo=timezone.utc).timestamp() * 1000)
+    grid = OffsetGrid(contract.time_zones, start, end)
+    rng = np.random.default_rng(0)
+    tz = rng.integers(0, len(contract.time_zones), 5000)
+    t = rng.integers(start, end, 5000)
+    got = grid.lookup(tz, t.copy())
+    for i in range(5000):
+        zone = ZoneInfo(contract.time_zones[tz[i]])
+        off = datetime.fromtimestamp(t[i] / 1000, tz=timezone.utc).astimezone(zone).utcoffset()
+        assert got[i] == off.total_seconds() // 60
+
+
+def test_lookup_values_that_would_need_quoting_are_refused():
+    with pytest.raises(RenderError, match="quoting"):
+        lookup_table(["fine", "not, fine"], "context")
+
+
+def test_every_variant_normalizes_back_and_unknown_codes_do_not(contract):
+    for column in ("emotion", "context", "source_channel"):
+        vocab = dirt.build_vocabulary(contract, column, unknown=dirt.UNKNOWN_EMOTIONS if column == "emotion" else ())
+        codes = contract.code_set(column)
+        for c, code in enumerate(codes.canonical):
+            forms = {vocab.entries[i] for i in vocab.variants[c][: vocab.variant_count[c]]}
+            assert forms and code not in forms
+            for form in forms:
+                assert codes.normalize(" ".join(form.split()).lower()) == code
+        for i in vocab.unknown:
+            assert codes.normalize(" ".join(vocab.entries[i].split()).lower()) is None
+
+
+def test_the_generator_refuses_a_contract_with_a_defect_kind_it_cannot_inject(contract):
+    from emotion_events.contract import contract_with
+
+    other = contract_with(defects={"kinds": {**contract.defect_kinds, "encoding_error": "invalid: bad bytes"}})
+    with pytest.raises(dirt.DirtError, match="encoding_error"):
+        EventStream(GeneratorParams(rows=5, seed=1), contract=other)
