@@ -28,6 +28,7 @@ WHITESPACE_CLASS = "[ \\t]"  # the same set as a regex class (RE2 and Java agree
 # '0x1p3' and 'NaN': the regex is the one definition and the cast runs only on what it accepts).
 NUMBER_REGEX = "^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 EPOCH_MILLIS_REGEX = "^[0-9]{1,15}$"
+DELIMITERS = (",", ";", "|")
 
 # Rules an engine knows how to run, by contract reason. A contract rule outside this set is an error.
 KNOWN_RULES = (
@@ -256,8 +257,9 @@ def build_plan(contract: SilverContract | None = None) -> CleaningPlan:
     if bronze.get("format", "csv") != "csv":
         raise PlanError(f"bronze.format {bronze.get('format')!r}: only 'csv' is supported")
     delimiter = bronze.get("delimiter", ",")
-    if len(delimiter) != 1 or delimiter in WHITESPACE or delimiter in "\"'\\`":
-        raise PlanError(f"bronze.delimiter {delimiter!r}: must be one character, not whitespace, a quote or a backslash")
+    if delimiter not in DELIMITERS:
+        raise PlanError(f"bronze.delimiter {delimiter!r}: must be one of {' '.join(DELIMITERS)} "
+                        "(never whitespace, a quote or a regex metacharacter)")
     if not bronze.get("header", True):
         raise PlanError("bronze.header false: the engines skip one header line per file")
     norm = raw.get("normalization", {})
