@@ -26,6 +26,9 @@ LABELS = {
     "azurerm_user_assigned_identity": "Managed identity",
     "azurerm_function_app_flex_consumption": "Function App",
     "azurerm_data_factory": "Data Factory",
+    "azurerm_data_factory_linked_service_data_lake_storage_gen2": "Linked service (ADLS Gen2)",
+    "azurerm_data_factory_linked_service_key_vault": "Linked service (Key Vault)",
+    "azurerm_data_factory_linked_service_azure_function": "Linked service (Function)",
     "azurerm_data_factory_pipeline": "Pipeline",
     "azurerm_data_factory_data_flow": "Data flow",
     "azurerm_data_factory_trigger_schedule": "Schedule trigger",
@@ -39,6 +42,12 @@ ROLE_SHORT = {
     "Key Vault Secrets User": "Secrets User",
     "Key Vault Secrets Officer": "Secrets Officer",
     "Monitoring Metrics Publisher": "Metrics Publisher",
+}
+# Attributes that mean "lives inside": drawn as dotted containment edges from the parent.
+CONTAINED_BY = {
+    "data_factory_id": None,  # any type
+    "storage_account_id": "azurerm_storage_container",
+    "key_vault_id": "azurerm_key_vault_secret",
 }
 REF = re.compile(r"\$\{(data\.)?([a-z0-9_]+)\.([\w-]+)\.[^}]*\}")
 DEPLOYER = "deployer"
@@ -113,10 +122,14 @@ def mermaid(doc: dict) -> str:
                 edge(ids[source[0]], ids[target[0]], "diagnostics")
         elif (type_, key) in ids and type_ in LABELS:
             me = ids[(type_, key)]
-            for ref in _refs({k: v for k, v in block.items() if k not in ("depends_on", "__kind")}):
-                other = ids.get(ref)
-                if other and ref[0] not in ("azurerm_resource_group", "azurerm_service_plan"):
-                    if type_ == "azurerm_storage_container" or type_ == "azurerm_key_vault_secret" and ref[0] == "azurerm_key_vault":
+            for attribute, value in block.items():
+                if attribute in ("//", "depends_on", "__kind"):
+                    continue
+                for ref in _refs(value):
+                    other = ids.get(ref)
+                    if not other or ref[0] in ("azurerm_resource_group", "azurerm_service_plan"):
+                        continue
+                    if attribute in CONTAINED_BY and CONTAINED_BY[attribute] in (None, type_):
                         edge(other, me, "holds", dotted=True)
                     elif type_ == "azurerm_key_vault_secret":
                         edge(other, me, "value from", dotted=True)

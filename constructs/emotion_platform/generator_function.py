@@ -23,7 +23,7 @@ from emotion_events import app_settings as settings
 
 from . import roles
 from ._secure_storage import secure_storage_account
-from .function_package import FUNCTION_APP_DIR, stage_function_app
+from .function_package import FUNCTION_APP_DIR, archive_for
 from .secrets_vault import SecretsVault
 from .silver_storage import SilverStorage
 
@@ -60,11 +60,12 @@ class GeneratorFunction(Construct):
       identity's client id, and the identity gets Storage Blob Data Contributor on the bronze container.
     - HTTPS only, TLS 1.2 minimum (site and SCM), remote debugging off, basic-auth publishing off (Flex has
       no FTP endpoint at all), workspace-based Application Insights with local auth disabled.
-    - Code: ``function_app/`` staged without what ``.funcignore`` lists, packaged at synth as a
-      ``TerraformAsset`` archive and deployed in the same apply by ``deploy`` (a ``terraform_data`` with a
-      local-exec of ``az functionapp deployment source config-zip --build-remote true``), re-run when the
-      archive's hash changes, ordered after every role assignment has propagated. Deploying restarts the
-      host, which then resolves the Key Vault references with the by-then authorized identity.
+    - Code: ``function_app/`` without what ``.funcignore`` lists, zipped reproducibly at synth into a
+      ``TerraformAsset`` (the archive lands next to the stack in cdktf.out) and deployed in the same
+      apply by ``deploy`` (a ``terraform_data`` whose local-exec runs ``az functionapp deployment source
+      config-zip --build-remote true``), re-run when the archive's hash changes, ordered after every role
+      assignment has propagated. Deploying restarts the host, which then resolves the Key Vault
+      references with the by-then authorized identity.
 
     Escape hatches: ``app``, ``plan``, ``identity``, ``runtime_storage``, ``package_container``,
     ``insights``, ``asset``, ``deploy`` (None when ``deploy_code=False``), ``host_keys``, ``rbac_wait``.
@@ -201,8 +202,8 @@ class GeneratorFunction(Construct):
         self.deploy = None
         after_deploy = [self.rbac_wait]
         if deploy_code:
-            staged = stage_function_app(Path(code_path), Path(staging_dir or _default_staging()) / f"{name}")
-            self.asset = TerraformAsset(self, "code", path=str(staged), type=AssetType.ARCHIVE)
+            archive = archive_for(Path(code_path), Path(staging_dir or _default_staging()))
+            self.asset = TerraformAsset(self, "code", path=str(archive), type=AssetType.FILE)
             self.deploy = DataResource(
                 self,
                 "deploy",

@@ -151,7 +151,7 @@ def test_code_is_deployed_in_the_same_apply_after_rbac_propagation(synthesized, 
         assert "az functionapp deployment source config-zip" in exec_["command"] and "--build-remote true" in exec_["command"]
         assert "set -eu" in exec_["command"]
         src = exec_["environment"]["SRC"]
-        assert re.fullmatch(r"assets/generator_code_\w+/([0-9A-F]{32})/archive\.zip", src)
+        assert re.fullmatch(r"assets/generator_code_\w+/([0-9A-F]{32})/function_app\.zip", src)
         assert deploy["triggers_replace"]["code"] == src.split("/")[2], "redeploys exactly when the archive changes"
         assert exec_["environment"]["APP"] == ref("azurerm_function_app_flex_consumption", fid, "name")
         assert exec_["environment"]["SUBSCRIPTION"] == "${data.azurerm_client_config.client.subscription_id}"
