@@ -1,4 +1,4 @@
-"""Deliberate dirt: which defects exist, how often, and how each is written into a line.
+"""Deliberate dirt: which defects exist, how often, and how each gets into a line (vectorized).
 
 Every defect kind in the contract's ``defects.kinds`` has an injector here (checked at import time).
 Each dirty line carries exactly one kind, so ``sum(defects) == dirty lines`` and the expected silver
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .contract import SilverContract
-from .render import TIMESTAMP_RENDERERS, csv_field, csv_line
+from .render import FORMAT_CODES, TIMESTAMP_RENDERERS, LineEdits
 
 # Share of each kind among dirty lines (sums to 1).
 KIND_WEIGHTS: dict[str, float] = {
@@ -118,12 +118,12 @@ def check_kinds(contract: SilverContract) -> None:
 
 
 def alternate_timestamp_formats(contract: SilverContract) -> tuple[str, ...]:
-    """Non-canonical contract formats the generator writes: those it can render without a comma
-    (a comma would force CSV quoting, which the bronze files never need)."""
+    """Non-canonical contract formats the generator writes: those the renderer vectorizes and that
+    contain no comma (a comma would force CSV quoting, which bronze files never need)."""
     names = []
     for fmt in contract.timestamp_formats[1:]:
         render = TIMESTAMP_RENDERERS.get(fmt.name)
-        if render is not None and "," not in render(1_767_225_600_123, 60):
+        if fmt.name in FORMAT_CODES and render is not None and "," not in render(1_767_225_600_123, 60):
             names.append(fmt.name)
     return tuple(names)
 
@@ -173,89 +173,84 @@ def plan_chunk(rng: np.random.Generator, lines: int, dirty: int) -> ChunkPlan:
     return ChunkPlan(counts, base, rows, np.asarray(dup, dtype=np.int64), np.asarray(resend, dtype=np.int64))
 
 
-class LineEditor:
-    """Rewrites single lines for the kinds that cannot come from a lookup table."""
+# -- numbers: lookup-table entries for valid, percentage and out-of-range values ------------------------
 
-    def __init__(self, contract: SilverContract, ts_width: int) -> None:
-        self.header = contract.bronze_header
-        self.col = {name: i for i, name in enumerate(self.header)}
-        self.required = contract.required_columns
-        self.ranges = dict(contract.ranges)
-        self.alt_formats = alternate_timestamp_formats(contract)
-        self.canonical_ts = TIMESTAMP_RENDERERS[contract.timestamp_formats[0].name]
-        self.terminator = contract.line_terminator
-        self.percent = contract.percent_suffix
-        self.term_bytes = self.terminator.encode()
-        self.ts_width = ts_width
-        if self.header[-2:] != ("occurred_at", "recorded_at"):
-            raise DirtError("the line editor expects occurred_at and recorded_at as the last two columns")
+OUT_OF_RANGE_STEPS = 146  # min/max -/+ 0.05 ... 1.50: clearly outside, also after rounding
 
-    @staticmethod
-    def fields(line: bytes) -> list[str]:
-        return line.decode("utf-8").rstrip("\r\n").split(",")
 
-    def line(self, fields: list[str]) -> bytes:
-        return csv_line(fields, self.terminator)
+@dataclass(frozen=True)
+class NumberTable:
+    """Strings of one numeric column by code: valid values first (code = steps from the range minimum),
+    then percentages (intensity), then values above and below the range."""
 
-    def _timestamps(self, line: bytes) -> tuple[bytes, bytes, bytes]:
-        """(head up to and including the comma before occurred_at, occurred_at, recorded_at) of a line
-        rendered in canonical form, where both timestamps are the last two fixed-width fields."""
-        rec_start = len(line) - len(self.terminator) - self.ts_width
-        occ_start = rec_start - 1 - self.ts_width
-        return line[:occ_start], line[occ_start:rec_start - 1], line[rec_start:len(line) - len(self.terminator)]
+    entries: tuple[str, ...]
+    percent: int  # code of "0%" (-1 when the column has no percentage form)
+    above: int
+    below: int
+    percent_above: int  # (-1 when none)
 
-    # Each edit takes ``u``, a few uniforms drawn for it in bulk (per-call numpy draws cost microseconds).
-    UNIFORMS = {"timestamp_format": 3, "missing_required": 1, "out_of_range": 4, "malformed_line": 2,
-                "resent_event": 5}
 
-    def timestamp_format(self, line: bytes, occurred: tuple[int, int], recorded: tuple[int, int],
-                         u: list[float]) -> bytes:
-        head, occ, rec = self._timestamps(line)
-        fmts = self.alt_formats
-        if u[0] < 0.8:  # occurred_at alone, or both
-            occ = csv_field(TIMESTAMP_RENDERERS[_pick(fmts, u[1])](*occurred)).encode()
-        if u[0] >= 0.45:  # recorded_at alone, or both
-            rec = csv_field(TIMESTAMP_RENDERERS[_pick(fmts, u[2])](*recorded)).encode()
-        return b"".join((head, occ, b",", rec, self.term_bytes))
+def build_number_tables(contract: SilverContract) -> dict[str, NumberTable]:
+    expected = {"intensity": (0.0, 1.0), "valence": (-1.0, 1.0), "arousal": (0.0, 1.0)}
+    got = {k: (r.min, r.max) for k, r in contract.ranges.items()}
+    if got != expected:
+        raise DirtError(f"the generator's number tables assume ranges {expected}; the contract says {got}")
+    pct = contract.percent_suffix
+    steps = [0.05 + 0.01 * j for j in range(OUT_OF_RANGE_STEPS)]
+    tables = {}
+    for name, (lo, hi) in expected.items():
+        decimals, scale = (2, INTENSITY_STEPS) if name == "intensity" else (3, VALENCE_STEPS)
+        first = round(lo * scale)  # integer steps, so no "-0.000" from float noise
+        entries = [f"{(first + k) / scale:.{decimals}f}" for k in range(round((hi - lo) * scale) + 1)]
+        percent = -1
+        if name == "intensity":
+            percent = len(entries)
+            entries += [f"{k}{pct}" for k in range(INTENSITY_STEPS + 1)]
+        above = len(entries)
+        entries += [f"{hi + d:.{decimals}f}" for d in steps]
+        below = len(entries)
+        entries += [f"{lo - d:.{decimals}f}" for d in steps]
+        percent_above = -1
+        if name == "intensity":
+            percent_above = len(entries)
+            entries += [f"{round((hi + d) * 100)}{pct}" for d in steps]
+        tables[name] = NumberTable(tuple(entries), percent, above, below, percent_above)
+    return tables
 
-    def missing_required(self, line: bytes, u: list[float]) -> bytes:
-        f = self.fields(line)
-        f[self.col[_pick(self.required, u[0])]] = ""
-        return self.line(f)
 
-    def out_of_range(self, line: bytes, u: list[float]) -> bytes:
-        f = self.fields(line)
-        name = _pick(tuple(self.ranges), u[0])
-        limits = self.ranges[name]
-        beyond = 0.05 + u[1] * 1.45  # clearly outside, also after rounding to the written decimals
-        value = limits.max + beyond if u[2] < 0.6 else limits.min - beyond
-        if name == "intensity" and u[3] < 0.3:
-            text = f"{round(value * 100)}{self.percent}"
-        else:
-            text = f"{value:.2f}" if name == "intensity" else f"{value:.3f}"
-        f[self.col[name]] = text
-        return self.line(f)
+# -- where copies go --------------------------------------------------------------------------------------
 
-    def malformed_line(self, line: bytes, u: list[float]) -> bytes:
-        f = self.fields(line)
-        if u[0] < 0.5:
-            f = f[: len(f) - 1 - int(u[1] * 4)]  # truncated: 1 to 4 fields missing
-        else:
-            f = f + [f[self.col["context"]] or "extra"] * (1 + int(u[1] * 2))  # 1 or 2 stray fields
-        return self.line(f)
+COPY_DUPLICATE, COPY_RESEND = 1, 2
 
-    def resent(self, line: bytes, later_ms: int, later_offset: int, intensity_code: int, u: list[float]) -> bytes:
-        """Same event id, a later recorded_at (canonical format), sometimes a corrected intensity."""
-        head, occ, _rec = self._timestamps(line)
-        rec = self.canonical_ts(later_ms, later_offset).encode()
-        line = b"".join((head, occ, b",", rec, self.term_bytes))
-        if u[2] < 0.5:  # (u[0] and u[1] chose the delay and the position in the file)
-            f = self.fields(line)
-            step = (5 + int(u[3] * 26)) * (1 if u[4] < 0.5 else -1)
-            corrected = min(max(intensity_code + step, 0), INTENSITY_STEPS)
-            f[self.col["intensity"]] = f"{corrected / INTENSITY_STEPS:.2f}"
-            line = self.line(f)
-        return line
+
+@dataclass(frozen=True)
+class LineOrder:
+    source: np.ndarray  # per line: the base row it renders
+    copy_kind: np.ndarray  # per line: 0, COPY_DUPLICATE or COPY_RESEND
+    base_line: np.ndarray  # per base row: its line
+
+
+def order_lines(rng: np.random.Generator, plan: ChunkPlan) -> LineOrder:
+    """Base rows keep their order; each copy is inserted after a random base row at or after its
+    source, so it always follows the line it copies."""
+    base = plan.base_rows
+    src = np.concatenate([plan.dup_sources, plan.resend_sources])
+    kind = np.concatenate([np.full(len(plan.dup_sources), COPY_DUPLICATE), np.full(len(plan.resend_sources), COPY_RESEND)])
+    if len(src) == 0:
+        ident = np.arange(base)
+        return LineOrder(ident, np.zeros(base, dtype=np.int64), ident)
+    after = src + np.floor(rng.random(len(src)) * (base - src)).astype(np.int64)  # base row it follows
+    by = np.argsort(after, kind="stable")
+    after, src, kind = after[by], src[by], kind[by]
+    copy_line = after + 1 + np.arange(len(src))
+    base_line = np.arange(base) + np.searchsorted(after, np.arange(base), side="left")
+    lines = base + len(src)
+    source = np.empty(lines, dtype=np.int64)
+    copy_kind = np.zeros(lines, dtype=np.int64)
+    source[base_line] = np.arange(base)
+    source[copy_line] = src
+    copy_kind[copy_line] = kind
+    return LineOrder(source, copy_kind, base_line)
 
 
 def resend_delays(u: np.ndarray) -> np.ndarray:
@@ -264,5 +259,68 @@ def resend_delays(u: np.ndarray) -> np.ndarray:
     return np.minimum(RESEND_MIN_MS + extra.astype(np.int64), RESEND_MAX_MS)
 
 
-def _pick(seq, u: float):
-    return seq[min(int(u * len(seq)), len(seq) - 1)]
+def _pick(rng: np.random.Generator, counts: np.ndarray | int, size: int) -> np.ndarray:
+    return np.floor(rng.random(size) * counts).astype(np.int64)
+
+
+class DirtInjector:
+    """Applies a chunk plan to line-ordered columns: lookup-table codes change in place, the rest
+    becomes :class:`LineEdits` for the renderer."""
+
+    def __init__(self, contract: SilverContract, emotions: Vocabulary, contexts: Vocabulary,
+                 channels: Vocabulary, numbers: dict[str, NumberTable]) -> None:
+        self.emotions, self.contexts, self.channels, self.numbers = emotions, contexts, channels, numbers
+        self.none_context = contexts.entries.index("")
+        self.required = contract.required_columns
+        self.header = contract.bronze_header
+        self.alt_formats = np.array([FORMAT_CODES[f] for f in alternate_timestamp_formats(contract)])
+        self.numeric = tuple(contract.ranges)
+
+    @staticmethod
+    def _variants(rng, vocab: Vocabulary, codes: np.ndarray, lines: np.ndarray) -> None:
+        c = codes[lines]
+        codes[lines] = vocab.variants[c, _pick(rng, vocab.variant_count[c], len(lines))]
+
+    def inject(self, rng: np.random.Generator, plan: ChunkPlan, cols, base_line: np.ndarray) -> LineEdits:
+        lines = {k: base_line[v] for k, v in plan.rows.items()}
+        edits = LineEdits()
+        self._variants(rng, self.emotions, cols.emotion, lines["emotion_variant"])
+        r = lines["unknown_code"]
+        cols.emotion[r] = self.emotions.unknown[_pick(rng, len(self.emotions.unknown), len(r))]
+        r = lines["code_variant"]
+        use_context = (cols.context[r] != self.none_context) & (rng.random(len(r)) < 0.5)
+        self._variants(rng, self.contexts, cols.context, r[use_context])
+        self._variants(rng, self.channels, cols.channel, r[~use_context])
+        cols.intensity[lines["intensity_percent"]] += self.numbers["intensity"].percent
+
+        r = lines["out_of_range"]
+        which = _pick(rng, len(self.numeric), len(r))
+        side, step = rng.random(len(r)), _pick(rng, OUT_OF_RANGE_STEPS, len(r))
+        for i, name in enumerate(self.numeric):
+            sel = which == i
+            table, codes = self.numbers[name], getattr(cols, name)
+            up = side[sel] < 0.6
+            base = np.where(up, table.above, table.below)
+            if table.percent_above >= 0:  # some intensities overflow as percentages ("137%")
+                base = np.where(up & (rng.random(int(sel.sum())) < 0.3), table.percent_above, base)
+            codes[r[sel]] = base + step[sel]
+
+        r = lines["timestamp_format"]
+        pick = rng.random(len(r))  # occurred_at alone, recorded_at alone, or both
+        for name, chosen in (("occurred_at", pick < 0.8), ("recorded_at", pick >= 0.45)):
+            codes = np.zeros(len(cols.user), dtype=np.int64)
+            codes[r[chosen]] = self.alt_formats[_pick(rng, len(self.alt_formats), int(chosen.sum()))]
+            edits.formats[name] = codes
+
+        r = lines["missing_required"]
+        which = _pick(rng, len(self.required), len(r))
+        edits.blank = {col: r[which == i] for i, col in enumerate(self.required) if (which == i).any()}
+
+        r = lines["malformed_line"]
+        shape = rng.random(len(r))
+        truncated, comma = r[shape < 0.5], r[shape >= 0.5]
+        k = 1 + _pick(rng, 4, len(truncated))  # 1 to 4 trailing fields missing
+        edits.truncate = {int(v): truncated[k == v] for v in np.unique(k)}
+        which = _pick(rng, len(self.numeric), len(comma))  # "0,73": a decimal comma splits a field in two
+        edits.decimal_comma = {name: comma[which == i] for i, name in enumerate(self.numeric) if (which == i).any()}
+        return edits

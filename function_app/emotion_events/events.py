@@ -84,8 +84,16 @@ def _split_bits(raw: np.ndarray, bits: int, count: int) -> list[np.ndarray]:
     return [((raw >> (bits * j)) & mask).astype(np.int64) for j in range(count)]
 
 
+CHRONO_STEPS_PER_HOUR = 2  # chronotypes are bucketed to half hours for the activity table
+
+
 class EventSampler:
-    """Draws base events (no dirt) for a window [start_ms, start_ms + span_ms)."""
+    """Draws base events (no dirt) for a window [start_ms, start_ms + span_ms).
+
+    Who reports when: candidates (user by activity, instant uniform in the window) are thinned by
+    ``activity[user's time zone and chronotype, hour of the window]``, a table computed once from the
+    exact offsets, so each candidate costs a handful of vectorized operations.
+    """
 
     def __init__(self, tables: ModelTables, population: Population, grid: OffsetGrid,
                  start_ms: int, span_ms: int) -> None:
@@ -94,48 +102,68 @@ class EventSampler:
         self.grid = grid
         self.start_ms = start_ms
         self.span_ms = span_ms
-        self._chrono_s = np.rint(population.chronotype * 3600).astype(np.int64)
-        self._accept = 0.5  # running acceptance rate of the circadian thinning
         self._sleep = tables.contexts.index("sleep") if "sleep" in tables.contexts else -1
         self._home_cut = int(HOME_CHANNEL_SHARE * INVERSE_CDF_BINS)
         self._watch_cut = int(EXERCISE_WEARABLE_SHARE * INVERSE_CDF_BINS)
         self._sync_cut = np.rint(tables.sync_share * INVERSE_CDF_BINS).astype(np.int64)
+        n_ctx, n_emo = len(tables.contexts), len(tables.emotions)
+        # flat inverse-CDF tables: one gather per draw
+        self._ctx_flat = tables.context_icdf.reshape(-1)  # [occupation, weekend, hour, bin]
+        self._ctx_key = population.occupation * (2 * 24 * INVERSE_CDF_BINS)
+        self._emo_flat = tables.emotion_icdf.reshape(-1)  # [temperament, context, bin]
+        self._emo_key = population.temperament * (n_ctx * INVERSE_CDF_BINS)
+        assert tables.emotion_icdf.shape == (len(tables.temperament_share), n_ctx, INVERSE_CDF_BINS) and n_emo < 256
+        self._build_activity()
+
+    def _build_activity(self) -> None:
+        t, pop = self.t, self.pop
+        self.hours = -(-self.span_ms // _MS_PER_HOUR)
+        shifts = np.arange(np.floor(pop.chronotype.min() * CHRONO_STEPS_PER_HOUR),
+                           np.ceil(pop.chronotype.max() * CHRONO_STEPS_PER_HOUR) + 1) / CHRONO_STEPS_PER_HOUR
+        mid = self.start_ms + (np.arange(self.hours) + 0.5) * _MS_PER_HOUR
+        zones = np.arange(len(t.time_zones))
+        off = self.grid.lookup(np.repeat(zones, self.hours), np.tile(mid.astype(np.int64), len(zones)))
+        local_h = (mid[None, :] / _MS_PER_HOUR + off.reshape(len(zones), self.hours) / 60.0 + 72.0)  # from a Monday
+        week = np.append(t.activity_by_week_hour, t.activity_by_week_hour[0])
+        clock = (local_h[:, None, :] - shifts[None, :, None]) % 168.0
+        act = np.interp(clock, np.arange(169), week)  # [zone, shift, hour of window]
+        self._activity = act.reshape(-1)
+        bucket = np.rint((pop.chronotype - shifts[0]) * CHRONO_STEPS_PER_HOUR).astype(np.int64)
+        self._user_key = (pop.tz * len(shifts) + bucket) * self.hours
+        # expected acceptance, to size candidate batches (a constant: chunks stay independent)
+        per_user = act.reshape(-1, self.hours).mean(axis=1)[self._user_key // self.hours]
+        weight = np.bincount(pop.tickets, minlength=len(pop.tz))
+        self._accept = max(float((per_user * weight).sum() / weight.sum()), 0.02)
 
     def _when_and_who(self, rng: np.random.Generator, n: int):
         """Users and instants, thinned so each user reports at their own local waking hours."""
-        users, times, offs = [], [], []
+        users, times = [], []
         need = n
         tickets = self.pop.tickets
         while need > 0:
-            k = int(need / max(self._accept, 0.02) * 1.1) + 64
+            k = int(need / self._accept * 1.08) + 64
             u = tickets[rng.integers(0, len(tickets), k)]
-            t = self.start_ms + rng.integers(0, self.span_ms, k)
-            off = self.grid.lookup(self.pop.tz[u], t)
-            local_s = t // 1000 + off * 60
-            week_hour = ((local_s - self._chrono_s[u]) // 3600 + 72) % 168  # 1970-01-01 was a Thursday
-            keep = rng.random(k) < self.t.activity_by_week_hour[week_hour]
-            self._accept = 0.8 * self._accept + 0.2 * max(float(keep.mean()), 0.01)
+            t = rng.integers(0, self.span_ms, k)
+            keep = rng.random(k) < self._activity[self._user_key[u] + t // _MS_PER_HOUR]
             idx = np.flatnonzero(keep)[:need]
             users.append(u[idx])
             times.append(t[idx])
-            offs.append(off[idx])
             need -= len(idx)
-        if len(users) == 1:
-            return users[0], times[0], offs[0]
-        return np.concatenate(users), np.concatenate(times), np.concatenate(offs)
+        u = users[0] if len(users) == 1 else np.concatenate(users)
+        t = (times[0] if len(times) == 1 else np.concatenate(times)) + self.start_ms
+        return u, t, self.grid.lookup(self.pop.tz[u], t)
 
-    def sample(self, rng: np.random.Generator, n: int) -> tuple[ChunkColumns, np.ndarray]:
-        """Columns of n clean events, plus intensity codes (0..100) kept for corrections."""
+    def sample(self, rng: np.random.Generator, n: int) -> ChunkColumns:
+        """Columns of n clean events (lookup-table codes, epoch milliseconds, offsets in minutes)."""
         t = self.t
         pop = self.pop
         u, occurred, off = self._when_and_who(rng, n)
-        week_hour = ((occurred // 1000 + off * 60) // 3600 + 72) % 168
-        weekend = (week_hour >= 120).astype(np.int64)
-        hour = week_hour % 24
-
+        week_hour = ((occurred // 1000 + off * 60) // 3600 + 72) % 168  # hours since a Monday 00:00, local
         b_ctx, b_emo, b_chan, b_home, b_watch, b_sync = _split_bits(rng.bit_generator.random_raw(n), _BIN_BITS, 6)
-        context = t.context_icdf[pop.occupation[u], weekend, hour, b_ctx].astype(np.int64)
-        emotion = t.emotion_icdf[pop.temperament[u], context, b_emo].astype(np.int64)
+        # [occupation, weekend, hour] as one flat index: weekend * 24 + hour
+        slot = np.where(week_hour >= 120, 24 + week_hour % 24, week_hour % 24)
+        context = self._ctx_flat[self._ctx_key[u] + slot * INVERSE_CDF_BINS + b_ctx].astype(np.int64)
+        emotion = self._emo_flat[self._emo_key[u] + context * INVERSE_CDF_BINS + b_emo].astype(np.int64)
         channel = np.where(b_home < self._home_cut, pop.home_channel[u], t.channel_icdf[b_chan].astype(np.int64))
         if t.context_exercise >= 0 and t.channel_wearable >= 0:
             watch = (context == t.context_exercise) & (b_watch < self._watch_cut)
@@ -161,7 +189,7 @@ class EventSampler:
             event_id=rng.bit_generator.random_raw(2 * n).reshape(n, 2),
             user=u,
             emotion=emotion,
-            intensity=int_code.copy(),
+            intensity=int_code,
             valence=val_code,
             arousal=aro_code,
             context=context,
@@ -172,4 +200,4 @@ class EventSampler:
             recorded_ms=recorded,
             recorded_off=self.grid.lookup(tz, recorded),
         )
-        return cols, int_code
+        return cols

@@ -8,7 +8,7 @@ states what cleaning must yield. :func:`write_local` writes a file plus manifest
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -18,10 +18,10 @@ import numpy as np
 
 from . import dirt
 from .contract import SilverContract, default_contract
-from .dirt import INVALID_KINDS, KIND_WEIGHTS, REASON_OF_KIND, LineEditor, Vocabulary
+from .dirt import INVALID_KINDS, KIND_WEIGHTS, REASON_OF_KIND
 from .events import EventSampler, Population, build_population
 from .model import MAX_RECORD_DELAY_MS, ModelTables, build_tables
-from .render import MS_PER_DAY, TS_WIDTH, Categorical, RowRenderer
+from .render import MS_PER_DAY, Categorical, ChunkColumns, RowRenderer
 from .tzgrid import OffsetGrid
 
 GENERATOR_VERSION = "1"
@@ -123,9 +123,7 @@ class _Engine:
 
     contract: SilverContract
     tables: ModelTables
-    emotions: Vocabulary
-    contexts: Vocabulary
-    channels: Vocabulary
+    injector: dirt.DirtInjector
     fixed: dict[str, Categorical]
 
 
@@ -137,18 +135,16 @@ def _engine_for(contract: SilverContract) -> _Engine:
     emotions = dirt.build_vocabulary(contract, "emotion", unknown=dirt.UNKNOWN_EMOTIONS)
     contexts = dirt.build_vocabulary(contract, "context", extra_canonical=("",))
     channels = dirt.build_vocabulary(contract, "source_channel")
-    pct = contract.percent_suffix
+    numbers = dirt.build_number_tables(contract)
     fixed = {
         "emotion": Categorical.of(emotions.entries, "emotion"),
         "context": Categorical.of(contexts.entries, "context"),
         "channel": Categorical.of(channels.entries, "source_channel"),
         "tz": Categorical.of(contract.time_zones, "device_tz"),
-        "intensity": Categorical.of([f"{i / 100:.2f}" for i in range(101)] + [f"{i}{pct}" for i in range(101)],
-                                    "intensity"),
-        "valence": Categorical.of([f"{k / 1000:.3f}" for k in range(-1000, 1001)], "valence"),
-        "arousal": Categorical.of([f"{k / 1000:.3f}" for k in range(0, 1001)], "arousal"),
+        **{name: Categorical.of(table.entries, name) for name, table in numbers.items()},
     }
-    return _Engine(contract, tables, emotions, contexts, channels, fixed)
+    injector = dirt.DirtInjector(contract, emotions, contexts, channels, numbers)
+    return _Engine(contract, tables, injector, fixed)
 
 
 @lru_cache(maxsize=1)
@@ -191,7 +187,6 @@ class EventStream:
         day_range = ((self.grid.start_ms - MS_PER_DAY) // MS_PER_DAY, (self.grid.end_ms + MS_PER_DAY) // MS_PER_DAY)
         self.renderer = RowRenderer({**engine.fixed, "user": user_table}, day_range, chunk_rows,
                                     self.contract.bronze_header, self.contract.line_terminator)
-        self.editor = LineEditor(self.contract, TS_WIDTH)
         self.header = (",".join(self.contract.bronze_header) + self.contract.line_terminator).encode("utf-8")
         self.counts = Counts()
 
@@ -211,93 +206,32 @@ class EventStream:
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, index, 0])))
         drng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, index, 1])))
         plan = dirt.plan_chunk(drng, lines, dirty)
-        cols, int_code = self.sampler.sample(rng, plan.base_rows)
-        self._vectorized_dirt(drng, plan, cols)
-        buf, ends = self.renderer.render(cols)
-        starts = np.empty_like(ends)
-        starts[0] = 0
-        starts[1:] = ends[:-1]
-
-        ed = self.editor
-        ops: list[tuple[int, int, int, bytes]] = []  # (byte offset, order, resume offset, bytes)
-
-        def lines_of(rows: np.ndarray) -> tuple[list[int], list[int], list[bytes]]:
-            s_, e_ = starts[rows].tolist(), ends[rows].tolist()
-            return s_, e_, [buf[a:b].tobytes() for a, b in zip(s_, e_)]
-
-        def uniforms(kind: str, count: int) -> list[list[float]]:
-            return drng.random((count, ed.UNIFORMS[kind])).tolist()
-
-        r = plan.rows["timestamp_format"]
-        occ_ms, occ_off = cols.occurred_ms[r].tolist(), cols.occurred_off[r].tolist()
-        rec_ms, rec_off = cols.recorded_ms[r].tolist(), cols.recorded_off[r].tolist()
-        u = uniforms("timestamp_format", len(r))
-        for j, (a, b, text) in enumerate(zip(*lines_of(r))):
-            ops.append((a, 1, b, ed.timestamp_format(text, (occ_ms[j], occ_off[j]), (rec_ms[j], rec_off[j]), u[j])))
-        for kind, edit in (("missing_required", ed.missing_required), ("out_of_range", ed.out_of_range),
-                           ("malformed_line", ed.malformed_line)):
-            r = plan.rows[kind]
-            u = uniforms(kind, len(r))
-            for j, (a, b, text) in enumerate(zip(*lines_of(r))):
-                ops.append((a, 1, b, edit(text, u[j])))
-        total = int(ends[-1])
-        base = plan.base_rows
-        line_starts = np.append(starts, total)
-
-        def after(src: np.ndarray, u: np.ndarray) -> list[int]:  # a copy lands somewhere after its source
-            return line_starts[src + 1 + np.floor(u * (base - src)).astype(np.int64)].tolist()
-
-        src = plan.dup_sources
-        for at, text in zip(after(src, drng.random(len(src))), lines_of(src)[2]):
-            ops.append((at, 0, at, text))
-        src = plan.resend_sources
-        u_res = drng.random((len(src), ed.UNIFORMS["resent_event"]))
-        later = cols.recorded_ms[src] + dirt.resend_delays(u_res[:, 0])
-        later_off = self.grid.lookup(cols.tz[src], later).tolist()
-        later, ints, u = later.tolist(), int_code[src].tolist(), u_res.tolist()
-        for j, (at, text) in enumerate(zip(after(src, u_res[:, 1]), lines_of(src)[2])):
-            ops.append((at, 0, at, ed.resent(text, later[j], later_off[j], ints[j], u[j])))
-
+        base = self.sampler.sample(rng, plan.base_rows)
+        order = dirt.order_lines(drng, plan)
+        cols = self._copies(drng, base, order)
+        edits = self.engine.injector.inject(drng, plan, cols, order.base_line)
         for k, v in plan.counts.items():
             self.counts.defects[k] += v
         self.counts.rows += lines
-        self.counts.base_rows += base
-        if not ops:
-            return buf.tobytes()
-        ops.sort(key=lambda op: (op[0], op[1]))
-        view = memoryview(buf)
-        pieces: list[bytes | memoryview] = []
-        cursor = 0
-        for offset, _order, resume, data in ops:
-            pieces.append(view[cursor:offset])
-            pieces.append(data)
-            cursor = resume
-        pieces.append(view[cursor:])
-        return b"".join(pieces)
+        self.counts.base_rows += plan.base_rows
+        return self.renderer.render(cols, edits).tobytes()
 
-    def _vectorized_dirt(self, drng: np.random.Generator, plan: dirt.ChunkPlan, cols) -> None:
-        eng = self.engine
-        r = plan.rows["emotion_variant"]
-        if len(r):
-            e = cols.emotion[r]
-            j = np.floor(drng.random(len(r)) * eng.emotions.variant_count[e]).astype(np.int64)
-            cols.emotion[r] = eng.emotions.variants[e, j]
-        r = plan.rows["unknown_code"]
-        if len(r):
-            cols.emotion[r] = eng.emotions.unknown[drng.integers(0, len(eng.emotions.unknown), len(r))]
-        r = plan.rows["intensity_percent"]
-        if len(r):
-            cols.intensity[r] += 101
-        r = plan.rows["code_variant"]
-        if len(r):
-            none = eng.contexts.entries.index("")
-            use_ctx = (cols.context[r] != none) & (drng.random(len(r)) < 0.5)
-            rc, rh = r[use_ctx], r[~use_ctx]
-            for rows, vocab, arr in ((rc, eng.contexts, cols.context), (rh, eng.channels, cols.channel)):
-                if len(rows):
-                    c = arr[rows]
-                    j = np.floor(drng.random(len(rows)) * vocab.variant_count[c]).astype(np.int64)
-                    arr[rows] = vocab.variants[c, j]
+    def _copies(self, drng: np.random.Generator, base: ChunkColumns, order: dirt.LineOrder) -> ChunkColumns:
+        """Columns in line order: base rows plus their copies; a re-send is recorded later (in the
+        device's offset at that instant) and half the time carries a corrected intensity."""
+        if len(order.source) == len(base.user):
+            return base
+        cols = ChunkColumns(**{f.name: getattr(base, f.name)[order.source] for f in fields(ChunkColumns)})
+        resent = np.flatnonzero(order.copy_kind == dirt.COPY_RESEND)
+        if len(resent):
+            u = drng.random((3, len(resent)))
+            cols.recorded_ms[resent] += dirt.resend_delays(u[0])
+            cols.recorded_off[resent] = self.grid.lookup(cols.tz[resent], cols.recorded_ms[resent])
+            fix = u[1] < 0.5
+            step = (5 + np.floor(u[2] * 26).astype(np.int64)) * np.where(drng.random(len(resent)) < 0.5, 1, -1)
+            corrected = np.clip(cols.intensity[resent] + step, 0, dirt.INTENSITY_STEPS)
+            cols.intensity[resent] = np.where(fix, corrected, cols.intensity[resent])
+        return cols
 
 
 def generate(params: GeneratorParams, contract: SilverContract | None = None) -> EventStream:

@@ -1,15 +1,19 @@
-"""Vectorized CSV rendering: a chunk of events becomes CSV bytes without a per-row Python loop.
+"""Vectorized CSV rendering: a chunk of lines becomes CSV bytes without a per-row Python loop.
 
-Each row is laid out in a fixed-width byte matrix (one slot per column, commas and CRLF at fixed
+Each line is laid out in a fixed-width byte matrix (one slot per column, commas and CRLF at fixed
 places). Categorical and numeric columns are copied in from lookup tables (one gather per column),
-UUIDs and timestamps are assembled from small tables of hex pairs, dates, clock times and offsets.
+UUIDs and timestamps are assembled from small tables of hex quads, dates, clock times and offsets.
 Slots are padded with NUL bytes, which never occur in the text, so ``matrix[matrix != 0]`` is the
-CSV chunk. The few rows the dirt injector rewrites go through :func:`csv_line` instead.
+CSV chunk. Dirt that is not a different lookup-table entry (other timestamp formats, emptied fields,
+truncated lines, decimal commas) is applied to the matrix before that compaction, also vectorized.
+
+The ``fmt_*`` functions are the row-by-row definition of each timestamp format; tests hold the
+vectorized output to them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -162,6 +166,8 @@ class ChunkColumns:
 TS_WIDTH = 29  # 17 "YYYY-MM-DDTHH:MM:" + 6 "SS.mmm" + 6 offset
 # UUID text positions of the eight 16-bit groups of its bytes (dashes at 8, 13, 18, 23).
 _UUID_QUADS = (0, 4, 9, 14, 19, 24, 28, 32)
+# Timestamp formats the renderer writes, by code; 0 is the contract's canonical format.
+FORMAT_CODES = {"iso_offset": 0, "iso_utc": 1, "slash_offset": 2, "epoch_ms": 3}
 
 
 def _hex_quads() -> np.ndarray:
@@ -172,15 +178,40 @@ def _hex_quads() -> np.ndarray:
     return digits[lo >> 4] | digits[lo & 15] << 8 | digits[hi >> 4] << 16 | digits[hi & 15] << 24
 
 
-def _seconds_table() -> np.ndarray:
-    """60,000 entries "SS.mmm" (V6), from digit arithmetic."""
+def _seconds_table(with_ms: bool) -> np.ndarray:
+    """60,000 entries by millisecond of the minute: "SS.mmm", or "SS" plus NUL padding (V6)."""
     v = np.arange(60_000)
-    digits = np.stack([v // 10_000, v // 1000 % 10, np.full_like(v, -2), v // 100 % 10, v // 10 % 10, v % 10], axis=1)
-    return np.ascontiguousarray((digits + ord("0")).astype(np.uint8)).view("V6").ravel()
+    if with_ms:
+        digits = np.stack([v // 10_000, v // 1000 % 10, np.full_like(v, -2), v // 100 % 10, v // 10 % 10, v % 10], 1)
+        table = digits + ord("0")
+    else:
+        table = np.zeros((60_000, 6), dtype=np.int64)
+        table[:, 0], table[:, 1] = v // 10_000 + ord("0"), v // 1000 % 10 + ord("0")
+    return np.ascontiguousarray(table.astype(np.uint8)).view("V6").ravel()
+
+
+def _minutes_table(day0: int, day1: int, date_sep: str, time_sep: str) -> np.ndarray:
+    """Local minute (from day0 00:00) -> "YYYY-MM-DDTHH:MM:" (V17), with the given separators."""
+    days = lookup_table([day_text(d).replace("-", date_sep).replace("T", time_sep)
+                         for d in range(day0, day1 + 1)], "date")[0]
+    mins = lookup_table([f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)], "clock")[0]
+    dm = np.concatenate([np.repeat(days.view(np.uint8).reshape(-1, 11), 1440, axis=0),
+                         np.tile(mins.view(np.uint8).reshape(-1, 6), (day1 - day0 + 1, 1))], axis=1)
+    return np.ascontiguousarray(dm).view("V17").ravel()
+
+
+@dataclass
+class LineEdits:
+    """Slot-level dirt for the renderer, by line index (all optional)."""
+
+    formats: dict[str, np.ndarray] = field(default_factory=dict)  # timestamp column -> per-line FORMAT_CODES
+    blank: dict[str, np.ndarray] = field(default_factory=dict)  # column -> lines whose value is emptied
+    truncate: dict[int, np.ndarray] = field(default_factory=dict)  # k -> lines losing their last k fields
+    decimal_comma: dict[str, np.ndarray] = field(default_factory=dict)  # numeric column -> lines written "0,73"
 
 
 class RowRenderer:
-    """Renders :class:`ChunkColumns` into CSV bytes plus the end offset of every line.
+    """Renders :class:`ChunkColumns` (plus :class:`LineEdits`) into CSV bytes.
 
     ``categoricals`` maps the categorical column names (user, emotion, intensity, valence, arousal,
     context, channel, tz) to their tables; ``day_range`` covers every local day a timestamp can fall on.
@@ -198,33 +229,33 @@ class RowRenderer:
         self.cat = categoricals
         self.terminator = terminator.encode()
         widths = {"event_id": 36, "occurred_at": TS_WIDTH, "recorded_at": TS_WIDTH}
-        offsets: dict[str, int] = {}
+        self.slots: dict[str, tuple[int, int]] = {}  # column -> (offset, width)
         pos = 0
         for col in self.COLUMNS:
-            offsets[col] = pos
-            pos += widths[col] if col in widths else categoricals[self._CATEGORICAL[col]].width
-            pos += 1  # comma, or the first byte of the terminator
+            width = widths[col] if col in widths else categoricals[self._CATEGORICAL[col]].width
+            self.slots[col] = (pos, width)
+            pos += width + 1  # comma, or the first byte of the terminator
         self.width = pos + len(self.terminator) - 1
-        self.offsets = offsets
-        self.fixed_length = 36 + 2 * TS_WIDTH + (len(self.COLUMNS) - 1) + len(self.terminator)
+        self._body_end = self.width - len(self.terminator)
 
-        # Row template: commas, terminator and UUID dashes never change; the buffer is reused.
-        self.max_rows = max_rows
-        self._matrix = np.zeros((max_rows, self.width), dtype=np.uint8)
+        # Row template: commas, terminator and UUID dashes; everything else is rewritten per chunk.
+        template = np.zeros(self.width, dtype=np.uint8)
         for col in self.COLUMNS[1:]:
-            self._matrix[:, offsets[col] - 1] = ord(",")
-        self._matrix[:, self.width - len(self.terminator):] = np.frombuffer(self.terminator, dtype=np.uint8)
-        for d in (8, 13, 18, 23):
-            self._matrix[:, d] = ord("-")
+            template[self.slots[col][0] - 1] = ord(",")
+        template[self._body_end:] = np.frombuffer(self.terminator, dtype=np.uint8)
+        template[[8, 13, 18, 23]] = ord("-")
+        self._template = template
+        self.max_rows = max_rows
+        self._matrix = np.tile(template, (max_rows, 1))
 
         fields: dict[str, tuple[str, int]] = {}
         for col, name in self._CATEGORICAL.items():
-            fields[name] = (f"V{categoricals[name].width}", offsets[col])
+            fields[name] = (f"V{categoricals[name].width}", self.slots[col][0])
         for i, upos in enumerate(_UUID_QUADS):
             fields[f"q{i}"] = ("<u4", upos)
         for col in ("occurred_at", "recorded_at"):
             for part, (off, ln) in {"dm": (0, 17), "s": (17, 6), "z": (23, 6)}.items():
-                fields[f"{col}.{part}"] = (f"V{ln}", offsets[col] + off)
+                fields[f"{col}.{part}"] = (f"V{ln}", self.slots[col][0] + off)
         self._row_dtype = np.dtype({"names": list(fields), "formats": [f for f, _o in fields.values()],
                                     "offsets": [o for _f, o in fields.values()], "itemsize": self.width})
         self._hex = _hex_quads()
@@ -232,29 +263,67 @@ class RowRenderer:
         # Timestamp pieces: local minute -> "YYYY-MM-DDTHH:MM:", ms of minute -> "SS.mmm", offset.
         day0, day1 = day_range
         self.minute0 = day0 * 1440
-        days = Categorical.of([day_text(d) for d in range(day0, day1 + 1)], "date")
-        mins = Categorical.of([f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)], "clock")
-        dm = np.concatenate([np.repeat(days.table.view(np.uint8).reshape(-1, 11), 1440, axis=0),
-                             np.tile(mins.table.view(np.uint8).reshape(-1, 6), (day1 - day0 + 1, 1))], axis=1)
-        self._minutes = np.ascontiguousarray(dm).view("V17").ravel()
-        self._secs = _seconds_table()
-        self._zones = Categorical.of([_offset_text(q * 15) for q in range(-16 * 4, 16 * 4 + 1)], "offset").table
+        self._minutes = _minutes_table(day0, day1, "-", "T")
+        self._secs = _seconds_table(with_ms=True)
+        quarters = range(-16 * 4, 16 * 4 + 1)
+        self._zones = lookup_table([_offset_text(q * 15) for q in quarters], "offset")[0]
+        # Alternate formats: slash_offset pieces (built lazily), iso_utc's "Z".
+        self._slash: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._day_range = day_range
+        self._zulu = lookup_table(["Z"], "offset")[0].astype("V6")
 
-    def _timestamp(self, rows: np.ndarray, col: str, utc_ms: np.ndarray, off_min: np.ndarray) -> None:
-        local = utc_ms + off_min.astype(np.int64) * MS_PER_MINUTE
+    # -- pieces -------------------------------------------------------------------------------------------
+
+    def _local_minutes(self, col: str, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         minute = local // MS_PER_MINUTE
         idx = minute - self.minute0
-        if idx.min() < 0 or idx.max() >= len(self._minutes):
+        if len(idx) and (idx.min() < 0 or idx.max() >= len(self._minutes)):
             raise RenderError(f"{col}: a local time falls outside the prepared day range")
+        return idx, local - minute * MS_PER_MINUTE
+
+    def _timestamp(self, rows: np.ndarray, col: str, utc_ms: np.ndarray, off_min: np.ndarray) -> None:
+        idx, ms = self._local_minutes(col, utc_ms + off_min.astype(np.int64) * MS_PER_MINUTE)
         rows[f"{col}.dm"] = self._minutes[idx]
-        rows[f"{col}.s"] = self._secs[local - minute * MS_PER_MINUTE]
+        rows[f"{col}.s"] = self._secs[ms]
         rows[f"{col}.z"] = self._zones[off_min // 15 + 64]
 
-    def render(self, c: ChunkColumns) -> tuple[np.ndarray, np.ndarray]:
-        """CSV bytes of all rows (uint8 array) and the end offset of each line (int64)."""
+    def _alternate(self, m: np.ndarray, rows: np.ndarray, col: str, codes: np.ndarray, utc_ms: np.ndarray,
+                   off_min: np.ndarray) -> None:
+        for code in np.unique(codes[codes != 0]).tolist():
+            sel = np.flatnonzero(codes == code)
+            t, off = utc_ms[sel], off_min[sel]
+            dm, secs_, zone = rows[f"{col}.dm"], rows[f"{col}.s"], rows[f"{col}.z"]  # field views of m
+            if code == FORMAT_CODES["iso_utc"]:
+                idx, ms = self._local_minutes(col, t)
+                dm[sel], secs_[sel], zone[sel] = self._minutes[idx], self._secs[ms], self._zulu
+            elif code == FORMAT_CODES["slash_offset"]:
+                if self._slash is None:
+                    quarters = range(-16 * 4, 16 * 4 + 1)
+                    self._slash = (_minutes_table(*self._day_range, "/", " "), _seconds_table(with_ms=False),
+                                   lookup_table([_offset_text(q * 15, colon=False) for q in quarters],
+                                                "offset")[0].astype("V6"))
+                minutes, secs, zones = self._slash
+                idx, ms = self._local_minutes(col, t + off.astype(np.int64) * MS_PER_MINUTE)
+                # "SS" is followed by the offset directly: write the seconds, then the zone over the rest
+                dm[sel], secs_[sel] = minutes[idx], secs[ms]
+                start = self.slots[col][0] + 19
+                m[sel, start:start + 6] = zones[off // 15 + 64].view(np.uint8).reshape(-1, 6)
+                m[sel, start + 6:start + 10] = 0
+            elif code == FORMAT_CODES["epoch_ms"]:
+                start = self.slots[col][0]
+                digits = (t[:, None] // 10 ** np.arange(12, -1, -1, dtype=np.int64)) % 10 + ord("0")
+                m[sel, start:start + 13] = digits.astype(np.uint8)
+                m[sel, start + 13:start + TS_WIDTH] = 0
+            else:
+                raise RenderError(f"unknown timestamp format code {code}")
+
+    # -- the chunk ----------------------------------------------------------------------------------------
+
+    def render(self, c: ChunkColumns, edits: LineEdits | None = None) -> np.ndarray:
+        """CSV bytes of all lines (uint8 array)."""
         n = len(c.user)
         if n == 0:
-            return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.uint8)
         if n > self.max_rows:
             raise RenderError(f"chunk of {n} rows exceeds the renderer's {self.max_rows}")
         m = self._matrix[:n]
@@ -265,18 +334,31 @@ class RowRenderer:
         quads[:, 4] = (quads[:, 4] & 0xFF3F) | 0x0080  # byte 8: RFC 4122 variant
         for i in range(8):
             rows[f"q{i}"] = self._hex[quads[:, i]]
-
-        length = np.full(n, self.fixed_length, dtype=np.int64)
         for name, codes in (("user", c.user), ("emotion", c.emotion), ("intensity", c.intensity),
                             ("valence", c.valence), ("arousal", c.arousal), ("context", c.context),
                             ("channel", c.channel), ("tz", c.tz)):
-            cat = self.cat[name]
-            rows[name] = cat.table[codes]
-            length += cat.lengths[codes]
+            rows[name] = self.cat[name].table[codes]
         self._timestamp(rows, "occurred_at", c.occurred_ms, c.occurred_off)
         self._timestamp(rows, "recorded_at", c.recorded_ms, c.recorded_off)
+        if edits is None:
+            return m[m != 0]
+
+        for col, codes in edits.formats.items():
+            utc, off = (c.occurred_ms, c.occurred_off) if col == "occurred_at" else (c.recorded_ms, c.recorded_off)
+            self._alternate(m, rows, col, codes, utc, off)
+        for col, lines in edits.decimal_comma.items():
+            start, width = self.slots[col]
+            block = m[lines, start:start + width]
+            dot = np.argmax(block == ord("."), axis=1)
+            m[lines, start + dot] = ord(",")
+        for col, lines in edits.blank.items():
+            start, width = self.slots[col]
+            m[lines, start:start + width] = 0
+        for k, lines in edits.truncate.items():
+            first_dropped = self.COLUMNS[len(self.COLUMNS) - k]
+            m[lines, self.slots[first_dropped][0] - 1:self._body_end] = 0  # its comma onwards
         out = m[m != 0]
-        ends = np.cumsum(length)
-        if ends[-1] != out.size:  # a NUL inside a value or a table mismatch: never silently corrupt
-            raise RenderError(f"rendered {out.size} bytes, expected {int(ends[-1])}")
-        return out, ends
+        touched = [x for x in (*edits.blank.values(), *edits.truncate.values()) if len(x)]
+        if touched:  # restore the template bytes (dashes, commas) the edits removed
+            m[np.concatenate(touched)] = self._template
+        return out

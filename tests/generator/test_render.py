@@ -18,11 +18,10 @@ from .reference import parse_timestamp
 def test_vectorized_timestamps_equal_the_python_formatter():
     stream = EventStream(GeneratorParams(rows=10, seed=1))
     rng = np.random.default_rng(3)
-    cols, _ = stream.sampler.sample(rng, 4000)
-    buf, ends = stream.renderer.render(cols)
-    text = buf.tobytes().decode()
+    cols = stream.sampler.sample(rng, 4000)
+    text = stream.renderer.render(cols).tobytes().decode()
     lines = text.split("\r\n")[:-1]
-    assert len(lines) == 4000 and ends[-1] == len(buf)
+    assert len(lines) == 4000
     for i in range(0, 4000, 7):
         fields = lines[i].split(",")
         assert fields[9] == fmt_iso_offset(int(cols.occurred_ms[i]), int(cols.occurred_off[i]))
