@@ -98,14 +98,19 @@ def render_chart(r: dict[str, Any], path: Path) -> None:
     added = max(r["valid_rows"] - r["duplicates_removed"], 0)
     fate = [("kept in silver", added, "#2e7d32"), ("duplicates removed", r["duplicates_removed"], "#f9a825")]
     fate += [(f"quarantine: {k}", v, "#c62828") for k, v in r["quarantined_by_reason"].items() if v]
-    labels = [f[0] for f in fate][::-1]
-    values = [f[1] for f in fate][::-1]
-    bars = left.barh(labels, values, color=[f[2] for f in fate][::-1])
-    left.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3, fontsize=8)
+    fate = [f for f in fate if f[1] > 0]
+    if fate:
+        labels = [f[0] for f in fate][::-1]
+        values = [f[1] for f in fate][::-1]
+        bars = left.barh(labels, values, color=[f[2] for f in fate][::-1])
+        left.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3, fontsize=8)
+        left.set_xscale("log")  # quarantine and duplicates are a few percent: a linear axis hides them
+        left.set_xlim(left=0.8, right=max(values) * 8)
+        left.set_xlabel("rows (log scale)")
+    else:
+        left.text(0.5, 0.5, "no new bronze rows in this run", ha="center", va="center", transform=left.transAxes)
+        left.set_axis_off()
     left.set_title(f"Bronze rows of this run: {r['rows_in']:,}")
-    left.set_xscale("log")  # quarantine and duplicates are a few percent: a linear axis hides them
-    left.set_xlabel("rows (log scale)")
-    left.set_xlim(left=0.8, right=max(values + [1]) * 8)
 
     emotions = r["emotion_distribution"]
     names = list(emotions)
