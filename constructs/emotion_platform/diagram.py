@@ -27,7 +27,7 @@ LABELS = {
     "azurerm_function_app_flex_consumption": "Function App",
     "azurerm_data_factory": "Data Factory",
     "azurerm_data_factory_linked_service_data_lake_storage_gen2": "Linked service (ADLS Gen2)",
-    "azurerm_data_factory_linked_service_key_vault": "Linked service (Key Vault)",
+    "azurerm_data_factory_linked_service_key_vault": "Linked service (Key Vault)",  # pragma: allowlist secret
     "azurerm_data_factory_linked_service_azure_function": "Linked service (Function)",
     "azurerm_data_factory_pipeline": "Pipeline",
     "azurerm_data_factory_data_flow": "Data flow",
