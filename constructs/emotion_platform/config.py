@@ -212,7 +212,8 @@ _SCHEMA: dict[str, dict[str, _Rule]] = {
         "storage_mode": _Rule(str, "connection_string", _one_of("connection_string", "identity")),
         "python_version": _Rule(str, "3.11", _one_of("3.10", "3.11", "3.12")),
         "instance_memory_mb": _Rule(int, 2048, _one_of(512, 2048, 4096)),
-        "maximum_instance_count": _Rule(int, 40, _between(1, 1000)),
+        # azurerm validates 40-1000 on older 4.x releases (newer accept 1): stay valid on all of them.
+        "maximum_instance_count": _Rule(int, 40, _between(40, 1000)),
         "schedule": _Rule(str, "0 0 * * * *", naming.check_ncrontab),
         "batch_rows": _Rule(int, 10000, _between(1, 10_000_000)),
         "dirty_ratio": _Rule((int, float), 0.05, _between(0.0, 1.0)),

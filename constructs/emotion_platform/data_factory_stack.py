@@ -23,6 +23,7 @@ from cdktf_cdktf_provider_azurerm.provider import (
 from cdktf_cdktf_provider_time.provider import TimeProvider
 from constructs import Construct
 
+from . import roles
 from .config import EnvironmentConfig
 from .foundation import Foundation
 from .function_package import FUNCTION_APP_DIR
@@ -44,7 +45,7 @@ class DataFactoryStack(TerraformStack):
     Phase 3. Tenant, subscription and deployer come from the Azure login, never from code or config.
 
     Escape hatches: ``client``, ``foundation``, ``function``, ``factory``, ``secrets`` (name -> resource),
-    ``factory_grants``, ``silver`` (None until ``silver_pipeline`` exists).
+    ``factory_grants``, ``deployer_grants``, ``silver`` (None until ``silver_pipeline`` exists).
     """
 
     def __init__(
@@ -170,6 +171,20 @@ class DataFactoryStack(TerraformStack):
             vault.grant_read("factory-reads-generator-key", adf, secret=self.secrets[GENERATOR_KEY_SECRET]),
         ]
 
+        # The deployer (a developer, or the pipeline's service connection) may list what landed in bronze:
+        # the post-deploy smoke test proves a new blob appeared, keylessly (`--auth-mode login`).
+        self.deployer_grants = [
+            roles.grant(
+                storage,
+                "deployer-reads-bronze",
+                principal_id=self.client.object_id,
+                role=roles.BLOB_DATA_READER,
+                on=storage.container_scope(storage.bronze_container_name),
+                managed_identity=False,
+                description="Smoke test and operators: list and read bronze blobs with Entra ID.",
+            )
+        ]
+
         self.silver = self._silver_pipeline(config, storage, vault)
         self._outputs(storage, vault)
 
@@ -223,9 +238,9 @@ class DataFactoryStack(TerraformStack):
             "storage_account_id": storage.account_id,
             "storage_dfs_endpoint": storage.dfs_endpoint,
             "storage_blob_endpoint": storage.blob_endpoint,
-            "bronze_container": storage.bronze_container_name,
-            "silver_container": storage.silver_container_name,
-            "quarantine_container": storage.quarantine_container_name,
+            "bronze_container_name": storage.bronze_container_name,
+            "silver_container_name": storage.silver_container_name,
+            "quarantine_container_name": storage.quarantine_container_name,
             "key_vault_name": vault.vault_name,
             "key_vault_id": vault.vault_id,
             "key_vault_uri": vault.vault_uri,

@@ -109,6 +109,7 @@ def test_every_environment_names_its_remote_state_so_ci_can_plan_it(monkeypatch:
         # other values with rules
         ("pipeline.compute.core_count", 12, ["pipeline.compute.core_count", "= 12", "one of 8, 16, 32"]),
         ("function.instance_memory_mb", 1024, ["function.instance_memory_mb", "one of 512, 2048, 4096"]),
+        ("function.maximum_instance_count", 10, ["function.maximum_instance_count", "between 40 and 1000"]),
         ("function.storage_mode", "sas", ["function.storage_mode", "'connection_string', 'identity'"]),
         ("function.dirty_ratio", 1.5, ["function.dirty_ratio", "between 0.0 and 1.0"]),
         ("key_vault.soft_delete_retention_days", 3, ["key_vault.soft_delete_retention_days", "between 7 and 90"]),
