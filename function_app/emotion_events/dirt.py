@@ -308,9 +308,7 @@ class DirtInjector:
         r = lines["timestamp_format"]
         pick = rng.random(len(r))  # occurred_at alone, recorded_at alone, or both
         for name, chosen in (("occurred_at", pick < 0.8), ("recorded_at", pick >= 0.45)):
-            codes = np.zeros(len(cols.user), dtype=np.int64)
-            codes[r[chosen]] = self.alt_formats[_pick(rng, len(self.alt_formats), int(chosen.sum()))]
-            edits.formats[name] = codes
+            edits.formats[name] = (r[chosen], self.alt_formats[_pick(rng, len(self.alt_formats), int(chosen.sum()))])
 
         r = lines["missing_required"]
         which = _pick(rng, len(self.required), len(r))

@@ -28,7 +28,7 @@ _MS_PER_HOUR = 3_600_000
 
 @dataclass(frozen=True)
 class Population:
-    ids: tuple[str, ...]  # 'u_' + 16 hex digits, keyed hash of the user index
+    ids: np.ndarray  # (users, 18) ASCII: 'u_' + 16 hex digits, keyed hash of the user index
     tz: np.ndarray  # home time zone index
     home_channel: np.ndarray
     chronotype: np.ndarray  # hours: > 0 night owl, < 0 early bird
@@ -44,11 +44,34 @@ def _draw(seed: int, stream: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x5EED, stream])))
 
 
+def _user_key(population_seed: int) -> bytes:
+    return hashlib.sha256(b"emotion-events/user-id/v1/" + str(population_seed).encode()).digest()
+
+
 def user_ids(population_seed: int, users: int) -> tuple[str, ...]:
-    """Pseudonymous ids: a BLAKE2b keyed hash of the user number; the key comes from the seed."""
-    key = hashlib.sha256(b"emotion-events/user-id/v1/" + str(population_seed).encode()).digest()
+    """Pseudonymous ids: 'u_' + a BLAKE2b keyed hash (8 bytes, hex) of the user number; the key comes
+    from the population seed. (The definition; :func:`user_id_table` writes the same ids in bulk.)"""
+    key = _user_key(population_seed)
     return tuple("u_" + hashlib.blake2b(i.to_bytes(8, "little"), key=key, digest_size=8).hexdigest()
                  for i in range(users))
+
+
+def user_id_table(population_seed: int, users: int) -> np.ndarray:
+    """The ids of :func:`user_ids` as an (users, 18) uint8 ASCII matrix, hex-encoded with numpy."""
+    keyed = hashlib.blake2b(key=_user_key(population_seed), digest_size=8)  # copying skips the key block
+
+    def digest(i: int) -> bytes:
+        h = keyed.copy()
+        h.update(i.to_bytes(8, "little"))
+        return h.digest()
+
+    digests = b"".join(digest(i) for i in range(users))
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(users, 8)
+    hexdigits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    table = np.empty((users, 18), dtype=np.uint8)
+    table[:, 0], table[:, 1] = ord("u"), ord("_")
+    table[:, 2::2], table[:, 3::2] = hexdigits[raw >> 4], hexdigits[raw & 15]
+    return table
 
 
 def build_population(tables: ModelTables, population_seed: int, users: int) -> Population:
@@ -60,7 +83,7 @@ def build_population(tables: ModelTables, population_seed: int, users: int) -> P
     activity = _draw(population_seed, 6).lognormal(0.0, 1.0, users)
     per_user = np.maximum(1, np.rint(activity / activity.mean() * TICKETS_PER_USER)).astype(np.int64)
     return Population(
-        ids=user_ids(population_seed, users),
+        ids=user_id_table(population_seed, users),
         tz=categorical(1, tables.tz_share),
         home_channel=categorical(2, tables.channel_share),
         chronotype=np.clip(_draw(population_seed, 3).normal(0.0, 1.3, users), -3.0, 3.5),
@@ -113,6 +136,9 @@ class EventSampler:
         self._emo_flat = tables.emotion_icdf.reshape(-1)  # [temperament, context, bin]
         self._emo_key = population.temperament * (n_ctx * INVERSE_CDF_BINS)
         assert tables.emotion_icdf.shape == (len(tables.temperament_share), n_ctx, INVERSE_CDF_BINS) and n_emo < 256
+        # instants are drawn in units of 1 ms (or coarser for windows over 49 days: 32 random bits)
+        self._unit_ms = max(1, -(-span_ms // (1 << 32)))
+        self._span_units = span_ms // self._unit_ms
         self._build_activity()
 
     def _build_activity(self) -> None:
@@ -142,8 +168,9 @@ class EventSampler:
         tickets = self.pop.tickets
         while need > 0:
             k = int(need / self._accept * 1.08) + 64
-            u = tickets[rng.integers(0, len(tickets), k)]
-            t = rng.integers(0, self.span_ms, k)
+            raw = rng.bit_generator.random_raw(k)  # low 32 bits pick the ticket, the high 32 the instant
+            u = tickets[(((raw & 0xFFFFFFFF) * len(tickets)) >> 32).view(np.int64)]
+            t = (((raw >> 32) * self._span_units) >> 32).view(np.int64) * self._unit_ms
             keep = rng.random(k) < self._activity[self._user_key[u] + t // _MS_PER_HOUR]
             idx = np.flatnonzero(keep)[:need]
             users.append(u[idx])
@@ -183,7 +210,7 @@ class EventSampler:
         synced = b_sync < self._sync_cut[channel]
         if synced.any():
             delay[synced] += np.exp(t.sync_log_median[channel[synced]] + 0.8 * z[4][synced])
-        recorded = occurred + np.clip(delay, MIN_RECORD_DELAY_MS, MAX_RECORD_DELAY_MS).astype(np.int64)
+        recorded = occurred + np.minimum(MIN_RECORD_DELAY_MS + delay, MAX_RECORD_DELAY_MS).astype(np.int64)
         tz = pop.tz[u]
         cols = ChunkColumns(
             event_id=rng.bit_generator.random_raw(2 * n).reshape(n, 2),

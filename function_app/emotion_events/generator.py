@@ -155,7 +155,7 @@ def _default_engine() -> _Engine:
 @lru_cache(maxsize=4)
 def _population(population_seed: int, users: int) -> tuple[Population, Categorical]:
     pop = build_population(_default_engine().tables, population_seed, users)
-    return pop, Categorical.of(pop.ids, "user_id")
+    return pop, Categorical.fixed_width(pop.ids)
 
 
 def _ms(d: datetime) -> int:
@@ -175,7 +175,7 @@ class EventStream:
         else:
             engine = _engine_for(contract)
             population = build_population(engine.tables, params.population_seed, params.users)
-            user_table = Categorical.of(population.ids, "user_id")
+            user_table = Categorical.fixed_width(population.ids)
         self.engine = engine
         self.contract = engine.contract
         self.chunk_rows = chunk_rows

@@ -91,19 +91,21 @@ TZ_WEIGHTS: dict[str, float] = {
 }
 
 # Channels: population share of "home" channel, and how long the platform takes to record an event
-# (log-normal median seconds and sigma; plus a share of delayed syncs with their median seconds).
+# beyond a 1 s floor (log-normal median seconds and sigma; plus a share of delayed syncs with their
+# median seconds).
 CHANNELS: dict[str, tuple[float, float, float, float, float]] = {
     #              share  median_s sigma  sync_share sync_median_s
-    "mobile_app": (0.50, 3.0, 1.0, 0.06, 1800.0),
-    "web": (0.20, 1.0, 0.8, 0.00, 0.0),
-    "wearable": (0.14, 20.0, 1.0, 0.25, 3600.0),
-    "chatbot": (0.11, 2.0, 0.7, 0.00, 0.0),
+    "mobile_app": (0.50, 2.0, 1.0, 0.06, 1800.0),
+    "web": (0.20, 0.4, 0.8, 0.00, 0.0),
+    "wearable": (0.14, 15.0, 1.0, 0.25, 3600.0),
+    "chatbot": (0.11, 1.2, 0.7, 0.00, 0.0),
     "survey": (0.05, 5400.0, 0.9, 0.00, 0.0),  # retrospective questionnaires
 }
 HOME_CHANNEL_SHARE = 0.85  # otherwise any channel at population rates
 EXERCISE_WEARABLE_SHARE = 0.4  # during exercise, a watch often reports instead
 MAX_RECORD_DELAY_MS = 3 * 86_400_000  # recorded_at - occurred_at is capped at 3 days
-# ... and at least 1 s, so formats without milliseconds never put recorded_at before occurred_at
+# ... and at least 1 s (a processing floor, plus a log-normal delay), so formats without milliseconds
+# never put recorded_at before occurred_at
 MIN_RECORD_DELAY_MS = 1_000
 
 INVERSE_CDF_BINS = 1024  # categorical draws use a quantized inverse CDF: one gather per draw

@@ -143,6 +143,12 @@ class Categorical:
     def of(cls, values, what: str) -> "Categorical":
         return cls(*lookup_table(values, what))
 
+    @classmethod
+    def fixed_width(cls, table: np.ndarray) -> "Categorical":
+        """From an (entries, width) uint8 matrix of values that all fill the width."""
+        rows, width = table.shape
+        return cls(np.ascontiguousarray(table).view(f"V{width}").ravel(), np.full(rows, width, np.int64), width)
+
 
 @dataclass
 class ChunkColumns:
@@ -204,7 +210,7 @@ def _minutes_table(day0: int, day1: int, date_sep: str, time_sep: str) -> np.nda
 class LineEdits:
     """Slot-level dirt for the renderer, by line index (all optional)."""
 
-    formats: dict[str, np.ndarray] = field(default_factory=dict)  # timestamp column -> per-line FORMAT_CODES
+    formats: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # column -> (lines, codes)
     blank: dict[str, np.ndarray] = field(default_factory=dict)  # column -> lines whose value is emptied
     truncate: dict[int, np.ndarray] = field(default_factory=dict)  # k -> lines losing their last k fields
     decimal_comma: dict[str, np.ndarray] = field(default_factory=dict)  # numeric column -> lines written "0,73"
@@ -287,10 +293,10 @@ class RowRenderer:
         rows[f"{col}.s"] = self._secs[ms]
         rows[f"{col}.z"] = self._zones[off_min // 15 + 64]
 
-    def _alternate(self, m: np.ndarray, rows: np.ndarray, col: str, codes: np.ndarray, utc_ms: np.ndarray,
-                   off_min: np.ndarray) -> None:
-        for code in np.unique(codes[codes != 0]).tolist():
-            sel = np.flatnonzero(codes == code)
+    def _alternate(self, m: np.ndarray, rows: np.ndarray, col: str, lines: np.ndarray, codes: np.ndarray,
+                   utc_ms: np.ndarray, off_min: np.ndarray) -> None:
+        for code in np.unique(codes).tolist():
+            sel = lines[codes == code]
             t, off = utc_ms[sel], off_min[sel]
             dm, secs_, zone = rows[f"{col}.dm"], rows[f"{col}.s"], rows[f"{col}.z"]  # field views of m
             if code == FORMAT_CODES["iso_utc"]:
@@ -343,9 +349,9 @@ class RowRenderer:
         if edits is None:
             return m[m != 0]
 
-        for col, codes in edits.formats.items():
+        for col, (lines, codes) in edits.formats.items():
             utc, off = (c.occurred_ms, c.occurred_off) if col == "occurred_at" else (c.recorded_ms, c.recorded_off)
-            self._alternate(m, rows, col, codes, utc, off)
+            self._alternate(m, rows, col, lines, codes, utc, off)
         for col, lines in edits.decimal_comma.items():
             start, width = self.slots[col]
             block = m[lines, start:start + width]

@@ -14,12 +14,13 @@ from .reference import CANONICAL_TS
 
 @pytest.fixture(scope="module")
 def events(typical_file):
-    """Valid first occurrences written in the canonical timestamp format (local time + offset)."""
+    """Valid first occurrences with both timestamps in the canonical format (local time + offset)."""
     _result, reading = typical_file
     seen, out = set(), []
     for row in reading.rows:
         v = row.values
-        if row.reason is None and v["event_id"] not in seen and CANONICAL_TS.fullmatch(row.raw[9]):
+        if (row.reason is None and v["event_id"] not in seen and CANONICAL_TS.fullmatch(row.raw[9])
+                and CANONICAL_TS.fullmatch(row.raw[10])):
             seen.add(v["event_id"])
             out.append(v)
     assert len(out) > 180_000
@@ -96,6 +97,8 @@ def test_recording_delay_depends_on_the_channel(events):
     assert median(delay["survey"]) > 600
     assert median(delay["web"]) < 10 and median(delay["mobile_app"]) < 30
     assert max(max(v) for v in delay.values()) <= 3 * 86_400
+    everything = [d for v in delay.values() for d in v]
+    assert min(everything) >= 1.0 and sum(d == 1.0 for d in everything) < 0.001 * len(everything)  # no pile-up
 
 
 def test_events_fall_in_the_requested_window(events):

@@ -95,3 +95,40 @@ def test_the_generator_refuses_a_contract_with_a_defect_kind_it_cannot_inject(co
     other = contract_with(defects={"kinds": {**contract.defect_kinds, "encoding_error": "invalid: bad bytes"}})
     with pytest.raises(dirt.DirtError, match="encoding_error"):
         EventStream(GeneratorParams(rows=5, seed=1), contract=other)
+
+
+def test_vectorized_edits_equal_their_row_by_row_definition():
+    from emotion_events.render import FORMAT_CODES, LineEdits
+
+    stream = EventStream(GeneratorParams(rows=10, seed=1))
+    cols = stream.sampler.sample(np.random.default_rng(9), 64)
+    clean = stream.renderer.render(cols).tobytes().decode().split("\r\n")[:-1]
+    n = 64
+    fmt_codes = np.zeros(n, dtype=np.int64)
+    names = {v: k for k, v in FORMAT_CODES.items()}
+    fmt_codes[:30] = np.resize([1, 2, 3], 30)
+    rec_codes = np.zeros(n, dtype=np.int64)
+    rec_codes[:30] = np.resize([2, 3, 0, 1], 30)
+    edits = LineEdits(formats={"occurred_at": (np.flatnonzero(fmt_codes), fmt_codes[fmt_codes > 0]),
+                               "recorded_at": (np.flatnonzero(rec_codes), rec_codes[rec_codes > 0])},
+                      blank={"user_id": np.array([40]), "event_id": np.array([41])},
+                      truncate={2: np.array([42]), 4: np.array([43])},
+                      decimal_comma={"valence": np.array([44]), "intensity": np.array([45])})
+    lines = stream.renderer.render(cols, edits).tobytes().decode().split("\r\n")[:-1]
+    assert len(lines) == n
+    for i in range(n):
+        f, base = lines[i].split(","), clean[i].split(",")
+        if i in (42, 43, 44, 45):
+            continue
+        for col, idx, ms, off in (("occurred_at", 9, cols.occurred_ms, cols.occurred_off),
+                                  ("recorded_at", 10, cols.recorded_ms, cols.recorded_off)):
+            code = int((fmt_codes if col == "occurred_at" else rec_codes)[i])
+            assert f[idx] == TIMESTAMP_RENDERERS[names[code]](int(ms[i]), int(off[i])), (i, col)
+        others = [j for j in range(9) if (i, j) not in ((40, 1), (41, 0))]
+        assert [f[j] for j in others] == [base[j] for j in others]
+    assert lines[40].split(",")[1] == "" and lines[41].split(",")[0] == ""
+    assert lines[42] == ",".join(clean[42].split(",")[:9]) and lines[43] == ",".join(clean[43].split(",")[:7])
+    assert lines[44] == clean[44].replace(clean[44].split(",")[4], clean[44].split(",")[4].replace(".", ",", 1), 1)
+    assert len(lines[45].split(",")) == 12
+    # the reused buffer is restored: a clean render afterwards equals the first one
+    assert stream.renderer.render(cols).tobytes().decode().split("\r\n")[:-1] == clean

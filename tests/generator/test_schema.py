@@ -84,3 +84,11 @@ def test_event_ids_are_unique_within_a_large_file():
             continue
         ids.extend(line[:36] for line in chunk.split(b"\r\n") if line)
     assert len(ids) == 300_000 == len(set(ids))
+
+
+def test_user_ids_are_the_keyed_hash_of_the_user_number():
+    from emotion_events.events import user_id_table, user_ids
+
+    table = user_id_table(7, 300)
+    assert [bytes(row).decode() for row in table] == list(user_ids(7, 300))
+    assert user_ids(7, 3) != user_ids(8, 3)  # another population key, other pseudonyms
