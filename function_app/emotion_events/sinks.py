@@ -2,19 +2,22 @@
 
 Both give the same guarantees: a file appears complete or not at all, and an existing file is never
 replaced. Locally the data goes to a hidden temporary name and is hard-linked into place (linking
-fails if the name exists). In Blob Storage the data is staged as blocks of ``block_size`` bytes and
-committed once with ``If-None-Match: *``; until that commit nothing is visible, and blocks that are
-never committed are discarded by the service.
+fails if the name exists). In Blob Storage the data is staged as blocks of ``block_size`` bytes (a few
+in parallel, while generation continues) and committed once with ``If-None-Match: *``; until that
+commit nothing is visible, and blocks that are never committed are discarded by the service.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 BLOCK_SIZE = 4 * 1024 * 1024
+UPLOAD_CONCURRENCY = 4  # blocks staged in parallel (network-bound; the generator keeps the CPU)
 
 
 class TargetExistsError(FileExistsError):
@@ -89,25 +92,55 @@ class LocalTarget:
 # -- blob container -----------------------------------------------------------------------------------
 
 class _BlobWriter:
+    """Stages ``block_size`` blocks while generation goes on: up to ``concurrency`` uploads run in
+    background threads and at most ``concurrency + 1`` blocks are held in memory (flat in the row
+    count). Block ids follow the data order, whatever order the uploads finish in."""
+
     def __init__(self, blob_client: Any, content_type: str, block_size: int,
-                 on_block: Callable[[int], None] | None) -> None:
+                 on_block: Callable[[int], None] | None, concurrency: int) -> None:
         self.blob = blob_client
         self.content_type = content_type
         self.block_size = block_size
         self.on_block = on_block
         self.blocks: list[str] = []
         self._buf = bytearray()
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="stage-block")
+        self._slots = threading.BoundedSemaphore(concurrency + 1)
+        self._pending: list[Future] = []
+        self._lock = threading.Lock()
+        self._staged = 0
+        self._error: BaseException | None = None
 
-    def _stage(self, data: bytes) -> None:
-        block_id = f"{len(self.blocks):08d}"  # equal length ids, as the service requires
+    def _stage_one(self, index: int, block_id: str, data: bytes) -> None:
         try:
             self.blob.stage_block(block_id, data, length=len(data))
         except Exception as exc:
-            raise StorageWriteError(f"staging block {len(self.blocks)} of {self.blob.blob_name} failed; "
-                                    f"nothing committed: {exc}") from exc
-        self.blocks.append(block_id)
+            with self._lock:
+                if self._error is None:
+                    self._error = StorageWriteError(f"staging block {index} of {self.blob.blob_name} failed; "
+                                                    f"nothing committed: {exc}")
+                    self._error.__cause__ = exc
+            return
+        finally:
+            self._slots.release()
+        with self._lock:
+            self._staged += 1
+            staged = self._staged
         if self.on_block:
-            self.on_block(len(self.blocks))
+            self.on_block(staged)
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _stage(self, data: bytes) -> None:
+        self._raise_if_failed()
+        self._slots.acquire()  # waits while concurrency + 1 blocks are in flight
+        index = len(self.blocks)
+        block_id = f"{index:08d}"  # equal length ids, as the service requires
+        self.blocks.append(block_id)
+        self._pending.append(self._pool.submit(self._stage_one, index, block_id, data))
+        self._pending = [f for f in self._pending if not f.done()]
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -132,6 +165,8 @@ class _BlobWriter:
         if self._buf or not self.blocks:
             self._stage(bytes(self._buf))
             self._buf.clear()
+        self._pool.shutdown(wait=True)
+        self._raise_if_failed()
         try:
             self.blob.commit_block_list([BlobBlock(block_id=b) for b in self.blocks],
                                         content_settings=ContentSettings(content_type=self.content_type),
@@ -143,7 +178,9 @@ class _BlobWriter:
                                     f"nothing committed: {exc}") from exc
 
     def abort(self) -> None:
-        # Uncommitted blocks are invisible and garbage-collected by the service (after 7 days at most).
+        # Nothing was committed; uncommitted blocks are invisible and garbage-collected by the service
+        # (after 7 days at most). Stop queued uploads and let running ones finish.
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self._buf.clear()
 
 
@@ -151,13 +188,15 @@ class BlobTarget:
     """A container, written through an ``azure.storage.blob.ContainerClient``."""
 
     def __init__(self, container_client: Any, *, block_size: int = BLOCK_SIZE,
-                 on_block: Callable[[int], None] | None = None) -> None:
+                 on_block: Callable[[int], None] | None = None, concurrency: int = UPLOAD_CONCURRENCY) -> None:
         self.container = container_client
         self.block_size = block_size
         self.on_block = on_block
+        self.concurrency = concurrency
 
     def open(self, path: str, content_type: str = "text/csv; charset=utf-8") -> _BlobWriter:
-        return _BlobWriter(self.container.get_blob_client(path), content_type, self.block_size, self.on_block)
+        return _BlobWriter(self.container.get_blob_client(path), content_type, self.block_size, self.on_block,
+                           self.concurrency)
 
     def put_new(self, path: str, data: bytes, content_type: str = "application/json") -> None:
         from azure.core.exceptions import ResourceExistsError
