@@ -20,6 +20,7 @@ from .model import (EXERCISE_WEARABLE_SHARE, HOME_CHANNEL_SHARE, INVERSE_CDF_BIN
                     MIN_RECORD_DELAY_MS,
                     ModelTables)
 from .render import ChunkColumns
+from .siphash import siphash24, siphash24_u64
 from .tzgrid import OffsetGrid
 
 TICKETS_PER_USER = 8  # activity weights are quantized into this many lottery tickets per average user
@@ -45,28 +46,21 @@ def _draw(seed: int, stream: int) -> np.random.Generator:
 
 
 def _user_key(population_seed: int) -> bytes:
-    return hashlib.sha256(b"emotion-events/user-id/v1/" + str(population_seed).encode()).digest()
+    """The 128-bit SipHash key of a population (a function of its seed)."""
+    return hashlib.sha256(b"emotion-events/user-id/v1/" + str(population_seed).encode()).digest()[:16]
 
 
 def user_ids(population_seed: int, users: int) -> tuple[str, ...]:
-    """Pseudonymous ids: 'u_' + a BLAKE2b keyed hash (8 bytes, hex) of the user number; the key comes
-    from the population seed. (The definition; :func:`user_id_table` writes the same ids in bulk.)"""
+    """Pseudonymous ids: 'u_' + the 16 hex digits of SipHash-2-4 (a keyed hash) of the user number;
+    the key comes from the population seed. (The definition; :func:`user_id_table` is the bulk form.)"""
     key = _user_key(population_seed)
-    return tuple("u_" + hashlib.blake2b(i.to_bytes(8, "little"), key=key, digest_size=8).hexdigest()
-                 for i in range(users))
+    return tuple(f"u_{siphash24(key, i.to_bytes(8, 'little')):016x}" for i in range(users))
 
 
 def user_id_table(population_seed: int, users: int) -> np.ndarray:
-    """The ids of :func:`user_ids` as an (users, 18) uint8 ASCII matrix, hex-encoded with numpy."""
-    keyed = hashlib.blake2b(key=_user_key(population_seed), digest_size=8)  # copying skips the key block
-
-    def digest(i: int) -> bytes:
-        h = keyed.copy()
-        h.update(i.to_bytes(8, "little"))
-        return h.digest()
-
-    digests = b"".join(digest(i) for i in range(users))
-    raw = np.frombuffer(digests, dtype=np.uint8).reshape(users, 8)
+    """The ids of :func:`user_ids` as an (users, 18) uint8 ASCII matrix, computed with numpy."""
+    digest = siphash24_u64(_user_key(population_seed), np.arange(users, dtype=np.uint64))
+    raw = digest.astype(">u8").view(np.uint8).reshape(users, 8)  # big-endian: hex reads as the number
     hexdigits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
     table = np.empty((users, 18), dtype=np.uint8)
     table[:, 0], table[:, 1] = ord("u"), ord("_")

@@ -43,18 +43,47 @@ class Target(Protocol):
 # -- local directory ----------------------------------------------------------------------------------
 
 class _LocalWriter:
+    """Writes to a hidden temporary file; ``commit`` fsyncs it and links it into place. Every
+    ``SYNC_EVERY`` bytes a background thread starts writing back what is done, so the final fsync
+    does not wait for the whole file."""
+
+    SYNC_EVERY = 64 * 1024 * 1024
+
     def __init__(self, final: Path) -> None:
         final.parent.mkdir(parents=True, exist_ok=True)
         self.final = final
         self.tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.partial")
         self._file = open(self.tmp, "xb")
+        self._unsynced = 0
+        self._syncer: threading.Thread | None = None
+        self._sync_error: OSError | None = None
+
+    def _background_sync(self, fd: int) -> None:
+        try:
+            os.fdatasync(fd)
+        except OSError as exc:  # surfaced by commit: a write-back error must not be swallowed
+            self._sync_error = exc
+
+    def _join_syncer(self) -> None:
+        if self._syncer is not None:
+            self._syncer.join()
+            self._syncer = None
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
+        self._unsynced += len(data)
+        if self._unsynced >= self.SYNC_EVERY and (self._syncer is None or not self._syncer.is_alive()):
+            self._file.flush()
+            self._unsynced = 0
+            self._syncer = threading.Thread(target=self._background_sync, args=(self._file.fileno(),), daemon=True)
+            self._syncer.start()
 
     def commit(self) -> None:
         try:
             self._file.flush()
+            self._join_syncer()
+            if self._sync_error is not None:
+                raise self._sync_error
             os.fsync(self._file.fileno())
             self._file.close()
             try:
@@ -62,9 +91,11 @@ class _LocalWriter:
             except FileExistsError as exc:
                 raise TargetExistsError(f"{self.final} already exists; not overwritten") from exc
         finally:
+            self._file.close()
             self.tmp.unlink(missing_ok=True)
 
     def abort(self) -> None:
+        self._join_syncer()
         self._file.close()
         self.tmp.unlink(missing_ok=True)
 

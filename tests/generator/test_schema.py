@@ -92,3 +92,15 @@ def test_user_ids_are_the_keyed_hash_of_the_user_number():
     table = user_id_table(7, 300)
     assert [bytes(row).decode() for row in table] == list(user_ids(7, 300))
     assert user_ids(7, 3) != user_ids(8, 3)  # another population key, other pseudonyms
+
+
+def test_siphash_matches_the_reference_vectors():
+    # vectors of the SipHash reference implementation: key 00..0f, message 00..(n-1)
+    from emotion_events.siphash import siphash24, siphash24_u64
+
+    key = bytes(range(16))
+    assert siphash24(key, b"") == 0x726FDB47DD0E0E31
+    assert siphash24(key, bytes(range(8))) == 0x93F5F5799A932462
+    assert siphash24(key, bytes(range(15))) == 0xA129CA6149BE45E5
+    bulk = siphash24_u64(key, np.array([int.from_bytes(bytes(range(8)), "little"), 0, 12345], dtype=np.uint64))
+    assert bulk.tolist() == [0x93F5F5799A932462, siphash24(key, bytes(8)), siphash24(key, (12345).to_bytes(8, "little"))]
