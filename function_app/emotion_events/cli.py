@@ -9,7 +9,6 @@ import os
 import secrets
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
@@ -19,7 +18,7 @@ from .paths import new_run_id, relative_paths
 from .progress import ProgressBar
 from .service import generate_to
 from .sinks import BlobTarget, LocalTarget, StorageWriteError, TargetExistsError
-from .storage import StorageConfigError, container_client, container_name
+from .storage import StorageConfigError, container_client
 
 AZURITE = "UseDevelopmentStorage=true"  # the SDK's well-known local emulator account on 127.0.0.1:10000
 PROGRESS_FROM_ROWS = 200_000

@@ -21,7 +21,7 @@ from .contract import SilverContract, default_contract
 from .dirt import INVALID_KINDS, KIND_WEIGHTS, REASON_OF_KIND
 from .events import EventSampler, Population, build_population
 from .model import MAX_RECORD_DELAY_MS, ModelTables, build_tables
-from .render import MS_PER_DAY, Categorical, ChunkColumns, RowRenderer
+from .render import MS_PER_DAY, Categorical, ChunkColumns, RowRenderer, csv_line
 from .tzgrid import OffsetGrid
 
 GENERATOR_VERSION = "1"
@@ -80,8 +80,8 @@ class GeneratorParams:
         if not isinstance(start, datetime) or start.tzinfo is None or start.utcoffset() is None:
             raise GeneratorParamError("start", start, "must be a timezone-aware datetime")
         start = start.astimezone(timezone.utc)
-        if not 2000 <= start.year <= 2100:
-            raise GeneratorParamError("start", start.isoformat(), "must fall in the years 2000 to 2100")
+        if not 2002 <= start.year <= 2100:  # epoch milliseconds keep 13 digits, years keep 4
+            raise GeneratorParamError("start", start.isoformat(), "must fall in the years 2002 to 2100")
         set_(self, "start", start.replace(microsecond=start.microsecond // 1000 * 1000))
 
     @property
@@ -187,7 +187,7 @@ class EventStream:
         day_range = ((self.grid.start_ms - MS_PER_DAY) // MS_PER_DAY, (self.grid.end_ms + MS_PER_DAY) // MS_PER_DAY)
         self.renderer = RowRenderer({**engine.fixed, "user": user_table}, day_range, chunk_rows,
                                     self.contract.bronze_header, self.contract.line_terminator)
-        self.header = (",".join(self.contract.bronze_header) + self.contract.line_terminator).encode("utf-8")
+        self.header = csv_line(list(self.contract.bronze_header), self.contract.line_terminator)
         self.counts = Counts()
 
     def __iter__(self) -> Iterator[bytes]:

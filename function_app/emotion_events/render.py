@@ -14,7 +14,7 @@ vectorized output to them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -25,7 +25,7 @@ _SPECIAL = (",", '"', "\r", "\n")
 
 
 class RenderError(ValueError):
-    """A lookup-table value cannot be written unquoted (the vectorized path never quotes)."""
+    """The renderer was given something it cannot lay out (a NUL byte, a date outside its tables)."""
 
 
 def csv_field(value: str) -> str:
@@ -44,12 +44,11 @@ def csv_line(fields: list[str], terminator: str = "\r\n") -> bytes:
 
 
 def lookup_table(values: list[str] | tuple[str, ...], what: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """(void LUT padded with NUL, byte lengths, width) for strings that need no quoting."""
-    encoded = [v.encode("utf-8") for v in values]
-    joined = b"".join(encoded)
-    if any(ch.encode() in joined for ch in (*_SPECIAL, "\0")):
-        bad = next(v for v in values if any(ch in v for ch in (*_SPECIAL, "\0")))
-        raise RenderError(f"{what} value {bad!r} would need CSV quoting; the fast path writes values unquoted")
+    """(void LUT padded with NUL, byte lengths, width). Values are stored as CSV fields, i.e. quoted
+    per RFC 4180 if they ever needed it (the contract's codes never do)."""
+    encoded = [csv_field(v).encode("utf-8") for v in values]
+    if any(b"\0" in b for b in encoded):
+        raise RenderError(f"{what}: a value contains a NUL byte, which the renderer uses as padding")
     width = max(1, max((len(b) for b in encoded), default=1))
     # NUL-padded fixed-width records, built in one go: b"".ljust per value is C-speed.
     table = np.frombuffer(b"".join(b.ljust(width, b"\0") for b in encoded), dtype=np.uint8).reshape(-1, width)

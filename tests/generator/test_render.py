@@ -71,9 +71,12 @@ def test_offset_grid_matches_zoneinfo_across_dst_changes(contract):
         assert got[i] == off.total_seconds() // 60
 
 
-def test_lookup_values_that_would_need_quoting_are_refused():
-    with pytest.raises(RenderError, match="quoting"):
-        lookup_table(["fine", "not, fine"], "context")
+def test_lookup_values_that_would_need_quoting_are_quoted_per_rfc_4180():
+    table, lengths, width = lookup_table(["fine", "not, fine", 'say "hi"'], "context")
+    assert [bytes(v).rstrip(b"\0") for v in table] == [b"fine", b'"not, fine"', b'"say ""hi"""']
+    assert lengths.tolist() == [4, 11, 12] and width == 12
+    with pytest.raises(RenderError, match="NUL"):
+        lookup_table(["a\0b"], "context")
 
 
 def test_every_variant_normalizes_back_and_unknown_codes_do_not(contract):
