@@ -3,6 +3,8 @@ real storage (Azurite)."""
 
 import json
 import secrets
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import azure.functions as func
@@ -177,6 +179,37 @@ def test_unreachable_storage_is_a_503_and_logged(handlers, azurite_factory, monk
     assert any(r.levelname == "ERROR" and "bronze storage" in r.getMessage() for r in caplog.records)
     service.start()
     assert blobs(service.service_client().get_container_client("bronze")) == []
+
+
+def test_storage_failing_mid_write_is_a_503_and_commits_nothing(handlers, azurite_factory, monkeypatch):
+    service = azurite_factory(persistent=True)
+    container = service.service_client().get_container_client("bronze")
+    container.create_container()
+    monkeypatch.setenv(S.BRONZE_CONNECTION_STRING, service.connection_string)
+    monkeypatch.setenv(S.BRONZE_CONTAINER, "bronze")
+    monkeypatch.setenv(S.MAX_ROWS, "5000000")
+    stopped = threading.Event()
+
+    def stop_once_blocks_are_staged():  # watches the service like any other client would
+        watcher = service.service_client().get_container_client("bronze")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not stopped.is_set():
+            if any(True for _ in watcher.list_blobs(include=["uncommittedblobs"])):
+                service.stop()
+                stopped.set()
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=stop_once_blocks_are_staged)
+    watcher.start()
+    status, body = call(handlers, params={"rows": "800000"})
+    watcher.join()
+    assert stopped.is_set(), "the upload finished before the watcher saw staged blocks"
+    assert status == 503 and "nothing was committed" in body["error"]["message"]
+    service.start()
+    container = service.service_client().get_container_client("bronze")
+    assert blobs(container) == []  # nothing committed: no CSV, no manifest
+    assert len(list(container.list_blobs(include=["uncommittedblobs"]))) == 1  # only staged blocks
 
 
 # -- timer ----------------------------------------------------------------------------------------------
