@@ -167,6 +167,9 @@ class _BlobWriter:
     def _stage(self, data: bytes) -> None:
         self._raise_if_failed()
         self._slots.acquire()  # waits while concurrency + 1 blocks are in flight
+        if self._error is not None:  # an upload failed while we waited: stop feeding the pool
+            self._slots.release()
+            raise self._error
         index = len(self.blocks)
         block_id = f"{index:08d}"  # equal length ids, as the service requires
         self.blocks.append(block_id)
