@@ -205,17 +205,38 @@ class SecretsResult:
         return out
 
 
-def files_to_scan(repo: Path) -> list[str]:
-    """Every file git would commit (tracked, plus untracked files not ignored), relative to ``repo``."""
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        capture_output=True, text=True,
-    )
+# Untracked files above this size are generated data (benchmark output, local runs), not source: they
+# are listed as skipped instead of being read (detect-secrets holds a file's lines in memory). Tracked
+# files are always scanned, whatever their size.
+MAX_UNTRACKED_BYTES = 2 * 1024 * 1024
+
+
+def _git_files(repo: Path, *args: str) -> set[str]:
+    proc = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", *args], capture_output=True, text=True)
     if proc.returncode != 0:
         raise ScanSetupError(f"{repo} is not a git work tree: {proc.stderr.strip()}")
-    names = {n for n in proc.stdout.split("\0") if n}
-    names.discard(BASELINE_FILE.name)
-    return sorted(n for n in names if (repo / n).is_file() and not (repo / n).is_symlink())
+    return {n for n in proc.stdout.split("\0") if n}
+
+
+def list_files(repo: Path) -> tuple[list[str], list[str]]:
+    """(files to scan, large untracked files skipped): every file git would commit (tracked, plus
+    untracked files not ignored), relative to ``repo``, the baseline itself excepted."""
+    tracked = _git_files(repo, "--cached")
+    untracked = _git_files(repo, "--others", "--exclude-standard")
+    scan, skipped = [], []
+    for name in sorted(tracked | untracked):
+        path = repo / name
+        if name == BASELINE_FILE.name or not path.is_file() or path.is_symlink():
+            continue
+        if name not in tracked and path.stat().st_size > MAX_UNTRACKED_BYTES:
+            skipped.append(name)
+        else:
+            scan.append(name)
+    return scan, skipped
+
+
+def files_to_scan(repo: Path) -> list[str]:
+    return list_files(repo)[0]
 
 
 def run_detect_secrets(repo: Path, files: list[str], *, baseline: Path, update: bool = False,
@@ -328,7 +349,9 @@ def main(argv: list[str] | None = None) -> int:
                 failures += result.problems
             if args.gate in ("all", "secrets"):
                 baseline = args.baseline or repo / BASELINE_FILE.name
-                files = files_to_scan(repo)
+                files, skipped = list_files(repo)
+                for name in skipped:
+                    print(f"  skipped {name}: untracked and over {MAX_UNTRACKED_BYTES // 1024 // 1024} MiB (generated data?)")
                 say(f"detect-secrets over {len(files)} file(s) against {baseline.name}")
                 started = time.monotonic()
                 secrets = run_detect_secrets(repo, files, baseline=baseline, update=args.update_baseline)

@@ -136,6 +136,16 @@ def test_the_gate_catches_secrets_planted_in_code_config_snapshots_and_untracked
     assert junit.count("<failure") == len(planted)
 
 
+def test_large_untracked_files_are_skipped_but_large_tracked_files_are_scanned(repo_copy: Path) -> None:
+    big = "x" * (security_scan.MAX_UNTRACKED_BYTES + 1) + "\n"
+    (repo_copy / "bench-output.csv").write_text(big)
+    (repo_copy / "committed-data.csv").write_text(big)
+    subprocess.run(["git", "-C", str(repo_copy), "add", "committed-data.csv"], check=True)
+    scan_list, skipped = security_scan.list_files(repo_copy)
+    assert skipped == ["bench-output.csv"]
+    assert "committed-data.csv" in scan_list and "bench-output.csv" not in scan_list
+
+
 def test_a_secret_audited_as_real_fails_the_gate(repo_copy: Path) -> None:
     (repo_copy / "leak.env").write_text(f"AZURE_STORAGE_KEY={fake_storage_key()}\n")
     baseline_path = repo_copy / ".secrets.baseline"
