@@ -53,3 +53,17 @@ def test_remote_state_stacks_pass_the_backend_check_and_local_ones_are_refused(s
             assert proc.returncode == 0, proc.stderr
         else:
             assert proc.returncode == 1 and "synthesize with PHASE2_BACKEND=azurerm" in proc.stderr
+
+
+def test_each_stack_deploys_the_function_code_inside_the_apply(synthesized: dict) -> None:
+    """The apply job has no separate code-deployment step because the stack deploys the archive itself
+    (Flex Consumption: OneDeploy through the az CLI that AzureCLI@2 logs in). If a config ever turns
+    that off (deploy_code = false), the pipeline needs its own deployment step: this test says so."""
+    for name, doc in synthesized.items():
+        commands = [
+            p["local-exec"]["command"]
+            for resources in doc["resource"].values() for r in resources.values()
+            for p in r.get("provisioner", []) if "local-exec" in p
+        ]
+        deploys = [c for c in commands if "az functionapp deployment source config-zip" in c]
+        assert len(deploys) == 1, f"{name}: the Function code is not deployed by the apply; add a pipeline step"
