@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--memory-limit", type=memory_limit, default="1GB", help="DuckDB memory_limit (default 1GB)")
     s.add_argument("--threads", type=positive_int, help="DuckDB threads (default: all cores)")
     s.add_argument("--full", action="store_true", help="recompute silver from all bronze instead of merging new files")
+    s.add_argument("--sorted", action="store_true", help="order rows by partition and key (byte-identical files "
+                   "on a full recompute; costs a full sort)")
     s.add_argument("--contract", type=Path, help="a contract JSON file (default: the packaged contract)")
     s.add_argument("--connection-string", help="storage connection string for az:// locations "
                    "(prefer the AZURE_STORAGE_CONNECTION_STRING environment variable: flags show in process lists)")
@@ -84,7 +86,8 @@ def _cmd_silver(args: argparse.Namespace) -> int:
     report_loc = open_location(report_uri, connection_string=args.connection_string)
     outcome = run_silver(args.bronze, args.silver, quarantine=args.quarantine, full=args.full, contract=contract,
                          memory_limit=args.memory_limit, threads=args.threads,
-                         connection_string=args.connection_string, work_dir=args.work_dir, progress=say)
+                         connection_string=args.connection_string, work_dir=args.work_dir,
+                         sort_output=args.sorted, progress=say)
     say(f"writing the report to {report_loc.uri}")
     report = write_report(outcome, report_loc)
     if args.json:

@@ -176,7 +176,7 @@ def _silver_stats(snapshot: Path, plan: CleaningPlan, memory_limit: str) -> tupl
 
 def run_silver(bronze: str, silver: str, *, quarantine: str | None = None, full: bool = False,
                contract: SilverContract | None = None, memory_limit: str = "1GB", threads: int | None = None,
-               connection_string: str | None = None, work_dir: str | None = None,
+               connection_string: str | None = None, work_dir: str | None = None, sort_output: bool = False,
                progress: Callable[[str], None] | None = None) -> RunOutcome:
     """Clean new bronze files into silver; see the module docstring for the guarantees."""
     say = progress or (lambda _m: None)
@@ -215,8 +215,9 @@ def run_silver(bronze: str, silver: str, *, quarantine: str | None = None, full:
         else:
             snapshot, old, affected = tmp / "snapshot", tmp / "old", tmp / "affected"
         try:
+            settings = EngineSettings(memory_limit=memory_limit, threads=threads, sort_output=sort_output)
             outcome = _run_in(plan, decision, state, fingerprint, bronze_loc, silver_loc, quarantine_loc,
-                              tmp, snapshot, old, affected, memory_limit, threads, started_at, say)
+                              tmp, snapshot, old, affected, settings, started_at, say)
         finally:
             for leftover in (snapshot, affected):
                 if leftover.exists() and leftover.parent != tmp:
@@ -232,8 +233,8 @@ def run_silver(bronze: str, silver: str, *, quarantine: str | None = None, full:
 
 
 def _run_in(plan, decision, state, fingerprint, bronze_loc, silver_loc, quarantine_loc, tmp: Path,
-            snapshot: Path, old: Path, affected: Path, memory_limit: str, threads: int | None,
-            started_at: str, say):
+            snapshot: Path, old: Path, affected: Path, settings: EngineSettings, started_at: str, say):
+    memory_limit = settings.memory_limit
     # 1. bronze to local paths (local bronze is read in place).
     files: list[tuple[Path, str]] = []
     for i, f in enumerate(decision.todo, start=1):
@@ -262,7 +263,7 @@ def _run_in(plan, decision, state, fingerprint, bronze_loc, silver_loc, quaranti
     qname = f"batch-{bid}.parquet"
     batch = run_batch(plan, files, existing_silver=current, silver_out=affected,
                       quarantine_file=tmp / "quarantine" / qname, spill_dir=tmp / "spill",
-                      settings=EngineSettings(memory_limit=memory_limit, threads=threads), progress=say)
+                      settings=settings, progress=say)
     # 3. the complete new snapshot: untouched partitions as they are, affected ones rewritten.
     _assemble(snapshot, current, affected, batch.affected_partitions)
     total, emotions, channels, partitions = _silver_stats(snapshot, plan, memory_limit)

@@ -237,19 +237,25 @@ def order_clause(plan: CleaningPlan) -> str:
     return ", ".join(parts)
 
 
-def dedup_sql(plan: CleaningPlan, source: str) -> str:
+def key_hash(plan: CleaningPlan) -> str:
+    """A 64-bit hash of the dedup key: grouping on it needs 8 bytes a row instead of the key itself."""
+    return f"hash({', '.join(plan.dedup_key)})"
+
+
+def dedup_sql(plan: CleaningPlan, source: str, repeated: str) -> str:
     """One row per dedup key from ``source`` (which has every silver column).
 
-    Keys seen once pass straight through; only repeated keys are ranked (a window over all rows
-    would sort everything, and nearly every key is unique).
+    ``repeated(h)`` holds the hashes of keys seen more than once. Rows whose key hash is not in it
+    pass straight through; the others are ranked by the exact key (so a hash collision costs a
+    little ranking, never a wrong merge). A window over every row would sort everything, and nearly
+    every key is unique.
     """
     cols = ", ".join(c.name for c in plan.silver_columns)
     key = ", ".join(plan.dedup_key)
-    return f"""WITH c AS MATERIALIZED (SELECT {cols} FROM {source}),
-    repeated AS (SELECT {key} FROM c GROUP BY {key} HAVING count(*) > 1)
-SELECT {cols} FROM c ANTI JOIN repeated USING ({key})
+    h = key_hash(plan)
+    return f"""SELECT {cols} FROM {source} WHERE {h} NOT IN (SELECT h FROM {repeated})
 UNION ALL
-SELECT {cols} FROM (SELECT * FROM c SEMI JOIN repeated USING ({key}))
+SELECT {cols} FROM (SELECT * FROM {source} WHERE {h} IN (SELECT h FROM {repeated}))
 QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {order_clause(plan)}) = 1"""
 
 
