@@ -127,7 +127,7 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
         stage = spill_dir / "classified.parquet"
         try:
             con.execute(f"COPY ({sql.classify_sql(plan, 'bronze_lines')}) TO {sql.lit(str(stage))} "
-                        "(FORMAT parquet, COMPRESSION uncompressed)")
+                        "(FORMAT parquet, COMPRESSION uncompressed, PARQUET_VERSION V2, DICTIONARY_SIZE_LIMIT 1)")
         except duckdb.InvalidInputException as exc:  # e.g. a line holding the read delimiter
             raise BronzeError(f"bronze files could not be read line by line: {exc}") from exc
         con.execute(f"CREATE VIEW classified AS SELECT * FROM read_parquet({sql.lit(str(stage))})")

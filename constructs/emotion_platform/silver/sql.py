@@ -52,14 +52,16 @@ def normalized_line(plan: CleaningPlan, line: str = "line") -> str:
     # Only lines the rules would change take the regex path: a tab, a double space, a space next to
     # a delimiter or at either end. Everything else (most lines, and single spaces inside values such
     # as '2026/11/26 08:15:30+0100' or 'social media') is already normalized.
+    # A line without any space takes one scan for a space and one for a tab.
     sep = plan.delimiter
-    needs = [f"contains({line}, chr(9))"]
+    spaced = []
     if plan.collapse:
-        needs.append(f"contains({line}, '  ')")
+        spaced.append(f"contains({line}, '  ')")
     if plan.trim:
-        needs += [f"contains({line}, {lit(' ' + sep)})", f"contains({line}, {lit(sep + ' ')})",
-                  f"starts_with({line}, ' ')", f"suffix({line}, ' ')"]
-    return f"CASE WHEN {' OR '.join(needs)} THEN {expr} ELSE {line} END"
+        spaced += [f"contains({line}, {lit(' ' + sep)})", f"contains({line}, {lit(sep + ' ')})",
+                   f"starts_with({line}, ' ')", f"suffix({line}, ' ')"]
+    return (f"CASE WHEN (contains({line}, ' ') AND ({' OR '.join(spaced)})) OR contains({line}, chr(9)) "
+            f"THEN {expr} ELSE {line} END")
 
 
 def _regex_class(ch: str) -> str:
