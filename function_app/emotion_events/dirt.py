@@ -1,6 +1,7 @@
 """Deliberate dirt: which defects exist, how often, and how each gets into a line (vectorized).
 
-Every defect kind in the contract's ``defects.kinds`` has an injector here (checked at import time).
+Every defect kind in the contract's ``defects.kinds`` has an injector here (checked when the generator
+builds its tables: a contract with an unknown kind is refused).
 Each dirty line carries exactly one kind, so ``sum(defects) == dirty lines`` and the expected silver
 output follows from the counts:
 
