@@ -2,7 +2,8 @@
 
 - ``silver``: clean bronze CSV files into silver Parquet with DuckDB (local folders or blob containers);
 - ``dataflow-script``: print the Data Flow Script the Data Factory pipeline runs, generated from the
-  same contract.
+  same contract;
+- ``silver-rules``: print the contract's cleaning rules as Markdown (the block in docs/silver.md).
 
 Arguments are validated here, once; errors name the argument, the value and the rule, and exit 2.
 """
@@ -61,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("dataflow-script", help="print the Data Flow Script generated from the contract")
     d.add_argument("--contract", type=Path, help="a contract JSON file (default: the packaged contract)")
+
+    r = sub.add_parser("silver-rules", help="print the contract's cleaning rules as Markdown (docs/silver.md)")
+    r.add_argument("--contract", type=Path, help="a contract JSON file (default: the packaged contract)")
     return p
 
 
@@ -108,6 +112,13 @@ def _cmd_dataflow_script(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_silver_rules(args: argparse.Namespace) -> int:
+    from .silver.rules_doc import render
+
+    print(render(_contract(args.contract)), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from emotion_events.contract import ContractError
@@ -119,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "silver":
             return _cmd_silver(args)
+        if args.command == "silver-rules":
+            return _cmd_silver_rules(args)
         return _cmd_dataflow_script(args)
     except (ContractError, LocationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
