@@ -77,7 +77,7 @@ def batch_id(files: list[tuple[str, int, str]]) -> str:
 # -- local snapshot swap ---------------------------------------------------------------------------------
 
 def _staging_dirs(silver: Path) -> tuple[Path, Path]:
-    tag = f"{os.getpid()}-{int(time.time() * 1000)}"
+    tag = f"{int(time.time() * 1000)}-{os.getpid()}"  # time first: names sort by age
     return (silver.parent / f".{silver.name}.new-{tag}", silver.parent / f".{silver.name}.old-{tag}")
 
 
