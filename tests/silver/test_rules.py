@@ -162,3 +162,17 @@ def test_silver_files_declare_utc_timestamps_and_contract_types(clean, tmp_path)
         assert str(schema.field(name).type) == "timestamp[us, tz=UTC]"
     assert str(schema.field("intensity").type) == "double" and str(schema.field("emotion").type) == "string"
     assert "event_date" not in schema.names  # the partition column lives in the folder name
+
+
+@pytest.mark.parametrize("payload, message", [
+    ("a\x1fb".encode(), "could not be read line by line"),
+    (b"\xff\xfe broken utf-8", "could not be read line by line"),
+])
+def test_unreadable_bronze_stops_the_run_naming_the_problem(tmp_path, payload, message) -> None:
+    from emotion_platform.silver.runner import run_silver
+
+    path = write_bronze(tmp_path / "b", [bronze_line()])
+    path.write_bytes(path.read_bytes() + payload + b"\r\n")
+    with pytest.raises(BronzeError, match=message):
+        run_silver(str(tmp_path / "b"), str(tmp_path / "s"), threads=1)
+    assert not (tmp_path / "s").exists()
