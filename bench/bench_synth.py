@@ -24,7 +24,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "synth.json"
-DOC = ROOT / "docs" / "infrastructure.md"  # its bench:synth block is rewritten with these figures
 REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
 TARGET_RATIO = 1.3
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -94,28 +93,6 @@ def summary(samples: list[tuple[float, int]]) -> dict:
     }
 
 
-def _update_doc(result: dict) -> None:
-    start, end = "<!-- bench:synth:start -->", "<!-- bench:synth:end -->"
-    if not DOC.is_file() or start not in DOC.read_text(encoding="utf-8"):
-        return
-    full, floor = result["full"], result["floor_run"]
-    table = "\n".join(
-        [
-            f"Measured {time.strftime('%Y-%m-%d')} ({result['repetitions']} interleaved runs each, medians; "
-            f"{result['machine']['cpus']} CPUs shared with other work, so absolute times are pessimistic):",
-            "",
-            "| | wall time | peak RSS (Python + Node) |",
-            "|---|---|---|",
-            f"| floor: cdktf + azurerm bindings, one resource group | {floor['wall_s']['median']:.2f} s | {floor['peak_rss_mb']['median']:.0f} MB |",
-            f"| full: `python main.py` ({result['what'].split(': ', 1)[1]}) | {full['wall_s']['median']:.2f} s | {full['peak_rss_mb']['median']:.0f} MB |",
-            f"| ratio (target ≤ {result['target_ratio']}x) | **{result['ratio_wall']:.2f}x** | {result['ratio_peak_rss']:.2f}x |",
-        ]
-    )
-    text = DOC.read_text(encoding="utf-8")
-    head, rest = text.split(start, 1)
-    DOC.write_text(f"{head}{start}\n{table}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
-
-
 def main() -> int:
     runs: dict[str, list[tuple[float, int]]] = {"floor": [], "full": []}
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as tmp:
@@ -153,7 +130,6 @@ def main() -> int:
     }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    _update_doc(result)
     print(
         f"synth: full {full['wall_s']['median']:.2f} s / {full['peak_rss_mb']['median']:.0f} MB  vs floor "
         f"{floor['wall_s']['median']:.2f} s / {floor['peak_rss_mb']['median']:.0f} MB  -> {wall_ratio:.2f}x time, "

@@ -1,8 +1,8 @@
 """Architecture diagram (Mermaid) generated from a synthesized ``cdk.tf.json``, so the picture in the docs
-is the stack, not a drawing of it. A test regenerates it and compares it with docs/infrastructure.md.
+is the stack, not a drawing of it. A test regenerates it and compares it with README.md.
 
     python -m emotion_platform.diagram cdktf.out/stacks/phase2-dev/cdk.tf.json          # print
-    python -m emotion_platform.diagram cdktf.out/stacks/phase2-dev/cdk.tf.json --update docs/infrastructure.md
+    python -m emotion_platform.diagram cdktf.out/stacks/phase2-dev/cdk.tf.json --update README.md
 """
 
 from __future__ import annotations

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Render the README's figures block from bench/results/*.json, so the README never drifts from what the
+benchmarks measured. ``./dev.sh bench`` calls it after the benchmarks; a test compares the block.
+
+    python bench/figures.py              # print the block
+    python bench/figures.py --update README.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+
+
+def _load(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _mark(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def render() -> str:
+    synth, gen, silver = _load("synth"), _load("generator"), _load("silver")
+    g1, g10, faker = gen["generator"]["1000000"], gen["generator"]["10000000"], gen["faker_baseline"]
+    duck, pandas = silver["duckdb"], silver["pandas_baseline"]
+    rows = [
+        "| Benchmark | Measured | Baseline (same run) | Target | |",
+        "|---|---|---|---|---|",
+        (
+            f"| Synth, `./dev.sh bench synth` | {synth['full']['wall_s']['median']:.2f} s, "
+            f"{synth['full']['peak_rss_mb']['median']:.0f} MB peak RSS (2 stacks + Function archive) "
+            f"| floor {synth['floor_run']['wall_s']['median']:.2f} s, {synth['floor_run']['peak_rss_mb']['median']:.0f} MB "
+            f"(cdktf + azurerm bindings, one resource group) | ≤ {synth['target_ratio']}x floor: "
+            f"{synth['ratio_wall']:.2f}x time, {synth['ratio_peak_rss']:.2f}x RSS | {_mark(synth['within_target'])} |"
+        ),
+        (
+            f"| Generator, `./dev.sh bench generator` (one core) | 1M rows: {g1['events_per_s']:,} events/s, "
+            f"{g1['mb_per_s']} MB/s, {g1['peak_rss_mb']:.0f} MB; 10M rows: {g10['events_per_s']:,} events/s, "
+            f"{g10['mb_per_s']} MB/s, {g10['peak_rss_mb']:.0f} MB | Faker: {faker['events_per_s']:,} events/s, "
+            f"{faker['peak_rss_mb']:.0f} MB ({gen['speedup_vs_faker']}x slower) | ≥ 1M events/s, ≥ 25x Faker, "
+            f"≤ 256 MB at 10M | {_mark(all(gen['targets']['met'].values()))} |"
+        ),
+        (
+            f"| Silver (DuckDB), `./dev.sh bench silver` | {duck['rows']:,} rows: {duck['rows_per_second']:,} rows/s, "
+            f"{duck['peak_rss_mb']} MB peak RSS (memory_limit {duck['memory_limit']}) "
+            f"| pandas: {pandas['rows_per_second']:,} rows/s, {pandas['peak_rss_mb']} MB "
+            f"({silver['speedup_vs_pandas_per_row']}x slower per row) | ≥ 2x pandas, ≥ 1M rows/s, ≤ 1 GB "
+            f"| {_mark(all(silver['targets'].values()))}"
+            + ("" if all(silver["targets"].values()) else
+               " (" + ", ".join(k.replace("_", " ") for k, v in silver["targets"].items() if not v) + ")")
+            + " |"
+        ),
+    ]
+    measured = sorted({gen.get("measured_at", "")[:10], silver.get("measured_at", "")[:10]} - {""})
+    note = (
+        f"Measured on this project's 2-core, 24 GB development machine ({', '.join(measured)}); "
+        "the raw figures, methods and load averages are in `bench/results/*.json`."
+    )
+    return "\n".join([note, "", *rows])
+
+
+def update(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    path.write_text(f"{head}{START}\n{render()}\n{END}{tail}", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--update", type=Path, help="markdown file whose figures block to rewrite")
+    args = parser.parse_args()
+    if args.update:
+        update(args.update)
+    else:
+        print(render())
+
+
+if __name__ == "__main__":
+    main()
