@@ -162,11 +162,16 @@ def _silver_stats(snapshot: Path, plan: CleaningPlan, memory_limit: str) -> tupl
         con.execute(f"SET memory_limit = '{memory_limit}'")
         glob = str(snapshot / "*=*" / "*.parquet")
         rel = f"read_parquet('{glob}', hive_partitioning = false)"
-        total = con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]
-        emotions = dict(con.execute(f"SELECT emotion, count(*) FROM {rel} GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
-        channels = dict(con.execute(f"SELECT source_channel, count(*) FROM {rel} GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
+        total = con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]  # Parquet metadata only
+        # Both distributions from one scan; each ordered by count (descending), then by value.
+        rows = con.execute(f"""SELECT GROUPING(emotion) AS by_channel, emotion, source_channel, count(*) AS n
+                               FROM {rel} GROUP BY GROUPING SETS ((emotion), (source_channel))""").fetchall()
     finally:
         con.close()
+    def ordered(pairs: list[tuple]) -> dict:
+        return dict(sorted(pairs, key=lambda kv: (-kv[1], kv[0] is None, kv[0] or "")))
+    emotions = ordered([(e, n) for by_channel, e, _c, n in rows if not by_channel])
+    channels = ordered([(c, n) for by_channel, _e, c, n in rows if by_channel])
     partitions = len({f.parent.name for f in files})
     # Canonical order for the report: the contract's order, not the count order.
     order = plan.contract.emotions.canonical

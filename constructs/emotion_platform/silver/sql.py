@@ -132,7 +132,10 @@ def rule_predicate(plan: CleaningPlan, reason: str) -> str:
     if reason == "bad_timestamp":
         return _any([f"(n_{f.name} IS NOT NULL AND t_{f.name} IS NULL)" for f in plan.timestamp_fields])
     if reason == "recorded_before_occurred":
-        return (f"t_recorded_at < t_occurred_at - INTERVAL {int(plan.max_clock_skew_seconds)} SECOND")
+        # On microseconds since the epoch: the same comparison as ``t_occurred_at - INTERVAL n SECOND``
+        # (a whole number of seconds), without the calendar arithmetic ICU does on TIMESTAMPTZ.
+        skew_us = int(plan.max_clock_skew_seconds) * 1_000_000
+        return f"epoch_us(t_recorded_at) < epoch_us(t_occurred_at) - {skew_us}"
     raise ValueError(f"no SQL for rule {reason!r}")  # build_plan rejects unknown rules first
 
 
@@ -168,6 +171,16 @@ def rule_detail(plan: CleaningPlan, reason: str) -> str:
 
 # -- silver columns --------------------------------------------------------------------------------------
 
+_DAY_US = 86_400_000_000
+
+
+def utc_date(ts: str) -> str:
+    """The UTC calendar date of a TIMESTAMPTZ: whole days since the epoch (floored, so instants before
+    1970 land on the right day). Equal to ``CAST(timezone('UTC', ts) AS DATE)`` without ICU's calendar."""
+    us = f"epoch_us({ts})"
+    return f"DATE '1970-01-01' + CAST(({us} - (({us} % {_DAY_US}) + {_DAY_US}) % {_DAY_US}) // {_DAY_US} AS INTEGER)"
+
+
 def _silver_select(plan: CleaningPlan) -> list[str]:
     out = []
     for c in plan.silver_columns:
@@ -175,7 +188,7 @@ def _silver_select(plan: CleaningPlan) -> list[str]:
         if c.source == "timestamp":
             value = f"t_{f.name}"
         elif c.source == "utc_date":
-            value = f"CAST(timezone('UTC', t_{f.name}) AS DATE)"
+            value = utc_date(f"t_{f.name}")
         elif f.type == "double":
             value = f"v_{f.name}"
         elif f.codes is not None:
