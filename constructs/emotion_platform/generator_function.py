@@ -223,6 +223,13 @@ class GeneratorFunction(Construct):
                 ],
                 depends_on=[self.rbac_wait],
             )
+            # azurerm re-injects the key-based AzureWebJobsStorage on every update of the app
+            # (provider #29149): any planned change to the app re-runs the step that removes it. A plain
+            # address, not a resource object: cdktf would write an invalid "${...}" there (terraform-cdk #3532).
+            self.deploy.add_override(
+                "lifecycle.replace_triggered_by",
+                [f"{self.app.terraform_resource_type}.{self.app.friendly_unique_id}"],
+            )
             after_deploy = [self.deploy]
         # Function keys exist once the host has started with code.
         self.host_keys = DataAzurermFunctionAppHostKeys(

@@ -153,6 +153,9 @@ def test_code_is_deployed_in_the_same_apply_after_rbac_propagation(synthesized, 
         src = exec_["environment"]["SRC"]
         assert re.fullmatch(r"assets/generator_code_\w+/([0-9A-F]{32})/function_app\.zip", src)
         assert deploy["triggers_replace"]["code"] == src.split("/")[2], "redeploys exactly when the archive changes"
+        assert deploy["lifecycle"]["replace_triggered_by"] == [f"azurerm_function_app_flex_consumption.{fid}"], (
+            "any update of the app re-runs the step that removes the re-injected AzureWebJobsStorage (provider #29149)"
+        )
         assert exec_["environment"]["APP"] == ref("azurerm_function_app_flex_consumption", fid, "name")
         assert exec_["environment"]["SUBSCRIPTION"] == "${data.azurerm_client_config.client.subscription_id}"
         assert (synth_outdir / "stacks" / stack / src).is_file()
