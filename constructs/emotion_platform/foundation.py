@@ -56,6 +56,7 @@ class Foundation(Construct):
                 lifecycle_policy=s.lifecycle_policy,
                 bronze_cool_after_days=s.bronze_cool_after_days,
                 quarantine_delete_after_days=s.quarantine_delete_after_days,
+                log_analytics_workspace_id=self.workspace.id,
                 tags=tags,
             )
             self.vault = SecretsVault(

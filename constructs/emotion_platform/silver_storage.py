@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from cdktf_cdktf_provider_azurerm.data_azurerm_storage_account import DataAzurermStorageAccount
+from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
+    MonitorDiagnosticSetting,
+    MonitorDiagnosticSettingEnabledLog,
+    MonitorDiagnosticSettingEnabledMetric,
+)
 from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
 from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
 from cdktf_cdktf_provider_azurerm.storage_management_policy import (
@@ -28,8 +33,11 @@ class SilverStorage(Construct):
     adds only silver and quarantine. Containers are created through the management plane
     (``storage_account_id``), so no data-plane access or shared key is needed to deploy them.
 
+    With ``log_analytics_workspace_id`` the blob service's reads, writes and deletes are logged there
+    (keyless: a diagnostic setting, not classic Storage Analytics, which needs the account key).
+
     Escape hatches: ``account`` (resource or data source), ``bronze`` (None when Phase 1 owns it),
-    ``silver``, ``quarantine``, ``lifecycle`` (None when off).
+    ``silver``, ``quarantine``, ``lifecycle`` (None when off), ``blob_diagnostics`` (None without a workspace).
     """
 
     account: StorageAccount | DataAzurermStorageAccount
@@ -56,6 +64,7 @@ class SilverStorage(Construct):
         lifecycle_policy: bool = True,
         bronze_cool_after_days: int = 30,
         quarantine_delete_after_days: int = 90,
+        log_analytics_workspace_id: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -72,6 +81,17 @@ class SilverStorage(Construct):
             allowed_ip_ranges=allowed_ip_ranges,
             tags=tags,
         )
+        self.blob_diagnostics = None
+        if log_analytics_workspace_id is not None:
+            self.blob_diagnostics = MonitorDiagnosticSetting(
+                self,
+                "blob-diagnostics",
+                name="to-log-analytics",
+                target_resource_id=f"{self.account.id}/blobServices/default",
+                log_analytics_workspace_id=log_analytics_workspace_id,
+                enabled_log=[MonitorDiagnosticSettingEnabledLog(category_group="allLogs")],  # StorageRead/Write/Delete
+                enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="Transaction")],
+            )
         self._bronze_name = bronze_container
         self.bronze = self._container("bronze", bronze_container)
         self._finish(silver_container, quarantine_container, lifecycle_policy, bronze_cool_after_days, quarantine_delete_after_days)
@@ -96,6 +116,7 @@ class SilverStorage(Construct):
         self = cls.__new__(cls)
         Construct.__init__(self, scope, id)
         self.account = DataAzurermStorageAccount(self, "account", name=name, resource_group_name=resource_group_name)
+        self.blob_diagnostics = None  # Phase 1 owns the account's diagnostic settings
         self.bronze = None
         self._bronze_name = bronze_container
         self._finish(silver_container, quarantine_container, lifecycle_policy, bronze_cool_after_days, quarantine_delete_after_days)

@@ -77,3 +77,20 @@ def test_grants_are_scoped_to_one_container_and_wait_for_it(synthesized) -> None
     _, grant = one(doc, "azurerm_role_assignment", "foundation/storage/factory-reads-bronze")
     assert grant["scope"] == ref("azurerm_storage_account", pid, "id", kind="data") + "/blobServices/default/containers/bronze"
     assert grant["role_definition_name"] == "Storage Blob Data Reader"
+
+
+def test_standalone_lake_logs_blob_access_to_log_analytics_keylessly(synthesized) -> None:
+    doc = synthesized[DEV]
+    aid, _ = one(doc, "azurerm_storage_account", "foundation/storage/account")
+    wid, _ = one(doc, "azurerm_log_analytics_workspace", "foundation/workspace")
+    _, setting = one(doc, "azurerm_monitor_diagnostic_setting", "foundation/storage/blob-diagnostics")
+    assert setting["target_resource_id"] == ref("azurerm_storage_account", aid, "id") + "/blobServices/default"
+    assert setting["log_analytics_workspace_id"] == ref("azurerm_log_analytics_workspace", wid, "id")
+    assert setting["enabled_log"] == [{"category_group": "allLogs"}]
+    assert "storage_account_id" not in setting, "no classic (key-based) analytics storage"
+    assert not resources(doc, "azurerm_log_analytics_storage_insights")
+
+
+def test_existing_lake_keeps_phase1_diagnostics(synthesized) -> None:
+    targets = [s["target_resource_id"] for s in resources(synthesized[PROD], "azurerm_monitor_diagnostic_setting").values()]
+    assert not any("blobServices" in t for t in targets), "Phase 1 owns its account's diagnostic settings"
