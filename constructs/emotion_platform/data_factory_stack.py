@@ -8,11 +8,6 @@ from pathlib import Path
 from cdktf import AzurermBackend, LocalBackend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktf_cdktf_provider_azurerm.data_factory import DataFactory, DataFactoryIdentity
-from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
-    MonitorDiagnosticSetting,
-    MonitorDiagnosticSettingEnabledLog,
-    MonitorDiagnosticSettingEnabledMetric,
-)
 from cdktf_cdktf_provider_azurerm.provider import (
     AzurermProvider,
     AzurermProviderFeatures,
@@ -24,6 +19,7 @@ from cdktf_cdktf_provider_time.provider import TimeProvider
 from constructs import Construct
 
 from . import roles
+from .diagnostics import to_log_analytics
 from .config import EnvironmentConfig
 from .foundation import Foundation
 from .function_package import FUNCTION_APP_DIR
@@ -153,15 +149,12 @@ class DataFactoryStack(TerraformStack):
             public_network_enabled=config.data_factory.public_network_enabled,
             tags=tags,
         )
-        MonitorDiagnosticSetting(
+        to_log_analytics(
             self,
             "data-factory-diagnostics",
-            name="to-log-analytics",
             target_resource_id=self.factory.id,
-            log_analytics_workspace_id=self.foundation.workspace_id,
-            log_analytics_destination_type="Dedicated",
-            enabled_log=[MonitorDiagnosticSettingEnabledLog(category_group="allLogs")],
-            enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")],
+            workspace_id=self.foundation.workspace_id,
+            destination_type="Dedicated",
         )
         adf = self.factory.identity.principal_id
         self.factory_grants = [

@@ -8,16 +8,12 @@ from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_azurerm.data_azurerm_key_vault import DataAzurermKeyVault
 from cdktf_cdktf_provider_azurerm.key_vault import KeyVault, KeyVaultNetworkAcls
 from cdktf_cdktf_provider_azurerm.key_vault_secret import KeyVaultSecret
-from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
-    MonitorDiagnosticSetting,
-    MonitorDiagnosticSettingEnabledLog,
-    MonitorDiagnosticSettingEnabledMetric,
-)
 from cdktf_cdktf_provider_time.rotating import Rotating
 from cdktf_cdktf_provider_time.sleep import Sleep
 from constructs import Construct
 
 from . import roles
+from .diagnostics import to_log_analytics
 
 
 class SecretsVault(Construct):
@@ -77,14 +73,12 @@ class SecretsVault(Construct):
         )
         self.diagnostics = None
         if log_analytics_workspace_id is not None:
-            self.diagnostics = MonitorDiagnosticSetting(
+            self.diagnostics = to_log_analytics(
                 self,
                 "diagnostics",
-                name="to-log-analytics",
                 target_resource_id=self.key_vault.id,
-                log_analytics_workspace_id=log_analytics_workspace_id,
-                enabled_log=[MonitorDiagnosticSettingEnabledLog(category_group="audit")],
-                enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")],
+                workspace_id=log_analytics_workspace_id,
+                log_category_group="audit",
             )
         self._finish(deployer_object_id, assign_deployer_role, rbac_propagation_wait, secret_expiry_days)
 

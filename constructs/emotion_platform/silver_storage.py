@@ -5,11 +5,6 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from cdktf_cdktf_provider_azurerm.data_azurerm_storage_account import DataAzurermStorageAccount
-from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
-    MonitorDiagnosticSetting,
-    MonitorDiagnosticSettingEnabledLog,
-    MonitorDiagnosticSettingEnabledMetric,
-)
 from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
 from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
 from cdktf_cdktf_provider_azurerm.storage_management_policy import (
@@ -22,6 +17,7 @@ from cdktf_cdktf_provider_azurerm.storage_management_policy import (
 from constructs import Construct
 
 from . import roles
+from .diagnostics import to_log_analytics
 from ._secure_storage import secure_storage_account
 
 
@@ -83,14 +79,12 @@ class SilverStorage(Construct):
         )
         self.blob_diagnostics = None
         if log_analytics_workspace_id is not None:
-            self.blob_diagnostics = MonitorDiagnosticSetting(
+            self.blob_diagnostics = to_log_analytics(
                 self,
                 "blob-diagnostics",
-                name="to-log-analytics",
                 target_resource_id=f"{self.account.id}/blobServices/default",
-                log_analytics_workspace_id=log_analytics_workspace_id,
-                enabled_log=[MonitorDiagnosticSettingEnabledLog(category_group="allLogs")],  # StorageRead/Write/Delete
-                enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="Transaction")],
+                workspace_id=log_analytics_workspace_id,  # allLogs: StorageRead, StorageWrite, StorageDelete
+                metric_category="Transaction",
             )
         self._bronze_name = bronze_container
         self.bronze = self._container("bronze", bronze_container)
