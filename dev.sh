@@ -87,6 +87,6 @@ case "$task" in
     ;;
   scan) setup; python scripts/security_scan.py "$@" ;;
   py) setup; python "$@" ;;
-  help|-h|--help) sed -n '2,12p' "$0" ;;
+  help|-h|--help) sed -n '2,10p' "$0" ;;
   *) echo "unknown task '$task' (try ./dev.sh help)" >&2; exit 2 ;;
 esac
