@@ -1,13 +1,19 @@
 """Run one cleaning batch with DuckDB: bronze CSV files in, silver partitions and quarantine out.
 
-Works on local paths only (the runner stages blobs); knows nothing about state or swapping. Steps:
+Works on local paths only (the runner stages blobs); knows nothing about state or swapping. The
+bronze text is scanned twice and the rows are never staged in between:
 
-1. read every line of the new bronze files and classify it (SQL from :mod:`.sql`), streaming the
-   result into an uncompressed Parquet stage file;
-2. write the quarantined lines to one Parquet file;
-3. find the keys seen more than once (by 64-bit hash, 8 bytes a row), merge the valid rows with the
-   existing silver rows they can affect (same key, or same partition as a new row), keep one row
-   per key, and write only the affected partitions.
+1. key scan: hash every line's dedup key (:func:`.sql.key_hash`, normalized but not classified) and keep
+   the hashes seen more than once, counting the existing silver keys when merging. Nearly every
+   key is unique, so this set is small (about 1% of the rows);
+2. route: one ``COPY`` classifies every line and writes it under a ``_silver_row_kind`` partition:
+   ``v`` valid rows whose key is seen once (final silver rows, already in silver's layout), ``r``
+   valid rows whose key may repeat, ``q`` quarantined lines. DuckDB writes one schema per ``COPY``,
+   so a quarantine record travels packed into the first text column (fields joined by ``\x1f``,
+   the byte that can never occur in a bronze line because lines are read up to it);
+3. merge: the ``r`` rows and the existing silver rows they could replace are ranked by the exact
+   key, and the winners are written as extra files of their partitions, together with the other
+   existing rows of every partition the batch touches; the ``q`` rows become the quarantine file.
 
 Everything runs inside DuckDB with its ``memory_limit`` set, spilling to the work folder, so memory
 stays bounded whatever the row count (10M rows: under 1 GB peak RSS with a 1 GB limit).
@@ -15,6 +21,7 @@ stays bounded whatever the row count (10M rows: under 1 GB peak RSS with a 1 GB 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +35,10 @@ from .plan import CleaningPlan
 # Lines are read whole: this delimiter must never occur in bronze text (a control character).
 LINE_READ_DELIMITER = "\x1f"
 SILVER_FILE_PATTERN = "part-{i}"
+MERGED_FILE_PATTERN = "merged-{i}"  # winners of the exact ranking and carried existing rows
+# Silver files: zstd at level 1 is smaller than snappy and cheaper to write; V2 data pages encode
+# faster still (DuckDB, Spark, pandas/pyarrow and Data Factory read them).
+SILVER_PARQUET = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2"
 
 
 class BronzeError(ValueError):
@@ -81,6 +92,8 @@ def check_headers(plan: CleaningPlan, files: list[tuple[Path, str]]) -> None:
     """Every bronze file must start with the contract header (a UTF-8 BOM is tolerated)."""
     expected = plan.delimiter.join(plan.header)
     for path, name in files:
+        if PACK in str(path):
+            raise BronzeError(f"bronze file {name}: its path contains the control character \\x1f")
         with open(path, "rb") as fh:
             first = fh.readline(1 << 16).decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
         if first != expected:
@@ -100,9 +113,26 @@ def _lines_view(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]]) -
             auto_detect = false, filename = true, encoding = 'utf-8')""")
 
 
-def _silver_glob(existing: Path) -> str | None:
-    files = sorted(existing.glob("*=*/*.parquet"))
-    return str(existing / "*=*" / "*.parquet") if files else None
+KIND = "_silver_row_kind"  # the routing partition column of step 2 (not a silver column)
+PACK = "\x1f"  # joins a quarantine record's fields in step 2: the line read delimiter, never in bronze
+
+
+def _parquet(glob: Path | str, *, hive: dict[str, str] | None = None) -> str:
+    if hive is None:
+        return f"read_parquet({sql.lit(str(glob))})"
+    types = "{" + ", ".join(f"{sql.lit(k)}: {sql.lit(v)}" for k, v in hive.items()) + "}"
+    return f"read_parquet({sql.lit(str(glob))}, hive_partitioning = true, hive_types = {types})"
+
+
+def _has_files(folder: Path) -> bool:
+    return folder.is_dir() and any(folder.glob("**/*.parquet"))
+
+
+def _count(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
+    """Rows in every Parquet file under ``folder`` (from the file footers)."""
+    if not _has_files(folder):
+        return 0
+    return con.execute(f"SELECT count(*) FROM {_parquet(folder / '**' / '*.parquet')}").fetchone()[0]
 
 
 def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_silver: Path | None,
@@ -113,105 +143,138 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
 
     ``silver_out`` receives only the partitions this batch affects (complete, merged with
     ``existing_silver``); the caller combines them with the untouched existing partitions.
-    ``spill_dir`` holds the staged rows and DuckDB's spill files; the caller removes it.
+    ``spill_dir`` holds the routed rows and DuckDB's spill files; the caller removes it.
     """
     say = progress or (lambda _m: None)
-    result = BatchResult()
+    result = BatchResult(quarantined={r: 0 for r in plan.rules})
     check_headers(plan, files)
     spill_dir.mkdir(parents=True, exist_ok=True)
+    silver_out.mkdir(parents=True, exist_ok=True)
     con = connect(settings, spill_dir)
+    cols = ", ".join(c.name for c in plan.silver_columns)
+    part = ", ".join(plan.partition_by)
+    hive = {c.name: _duck_type(c.type) for c in plan.silver_columns if c.name in plan.partition_by}
+    order = settings.sort_output
+    if order:
+        con.execute("SET preserve_insertion_order = true")
     try:
         _lines_view(con, files)
+        old = existing_silver if existing_silver is not None and _has_files(existing_silver) else None
+        if old is not None:
+            con.execute(f"CREATE VIEW old_rows AS SELECT {cols} FROM {_parquet(old / '**' / '*.parquet', hive=hive)}")
+
+        # 1. keys that may repeat (new lines, plus existing silver when merging)
         t0 = time.perf_counter()
-        say(f"classifying {len(files)} bronze file(s)")
-        # Classified rows are staged in an uncompressed Parquet file: streamed (memory stays flat),
-        # cheap to write, and read back column by column by the steps below. Dictionary pages stay on:
-        # the code columns, numbers and reason have few values, which makes the stage ~40% smaller and
-        # reading it back (twice, for the dedup and the silver write) about twice as fast.
-        stage = spill_dir / "classified.parquet"
+        say(f"finding repeated keys in {len(files)} bronze file(s)")
+        keys = f"SELECT {sql.key_hash(plan, 'line')} AS h FROM bronze_lines WHERE line <> ''"
+        if old is not None:
+            keys += f" UNION ALL SELECT {sql.key_hash(plan, 'silver')} FROM old_rows"
         try:
-            con.execute(f"COPY ({sql.classify_sql(plan, 'bronze_lines')}) TO {sql.lit(str(stage))} "
-                        "(FORMAT parquet, COMPRESSION uncompressed, PARQUET_VERSION V2)")
+            con.execute(f"CREATE TABLE repeated AS SELECT h FROM ({keys}) GROUP BY h HAVING count(*) > 1")
         except duckdb.InvalidInputException as exc:  # e.g. a line holding the read delimiter
             raise BronzeError(f"bronze files could not be read line by line: {exc}") from exc
-        con.execute(f"CREATE VIEW classified AS SELECT * FROM read_parquet({sql.lit(str(stage))})")
+        result.timings["keys_s"] = time.perf_counter() - t0
+
+        # 2. classify every line once, routed by kind
+        t0 = time.perf_counter()
+        say(f"classifying {len(files)} bronze file(s)")
+        routed = spill_dir / "routed"
+        carrier = _carrier(plan)
+        packed = " || ".join(f"coalesce({c}, '')" if c == "detail" else c for c in
+                             ("reason", sql.lit(PACK), "detail", sql.lit(PACK), "source_file", sql.lit(PACK), "line"))
+        select = [f"CASE WHEN reason IS NULL THEN {c.name} ELSE {packed} END AS {c.name}" if c.name == carrier else
+                  f"CASE WHEN reason IS NULL THEN {c.name} END AS {c.name}" for c in plan.silver_columns]
+        kind = (f"CASE WHEN reason IS NOT NULL THEN 'q' WHEN key_hash IN (SELECT h FROM repeated) "
+                f"THEN 'r' ELSE 'v' END AS {KIND}")
+        sort = f" ORDER BY {KIND}, {sql.silver_order(plan)}" if order else ""
+        con.execute(f"""COPY (SELECT {', '.join(select)}, {kind}
+                              FROM ({sql.classify_sql(plan, 'bronze_lines')}){sort})
+            TO {sql.lit(str(routed))}
+            ({SILVER_PARQUET}, PARTITION_BY ({KIND}, {part}), OVERWRITE_OR_IGNORE,
+             FILENAME_PATTERN {sql.lit(SILVER_FILE_PATTERN)})""")
+        # Valid rows with a unique key are final: their partitions move into silver_out as they are.
+        unique_rows = routed / f"{KIND}=v"
+        if unique_rows.is_dir():
+            for partition in unique_rows.iterdir():
+                os.replace(partition, silver_out / partition.name)
         result.timings["classify_s"] = time.perf_counter() - t0
 
-        counts = con.execute("SELECT reason, count(*) FROM classified GROUP BY reason").fetchall()
-        result.rows_in = sum(n for _r, n in counts)
-        result.quarantined = {r: 0 for r in plan.rules}
-        for reason, n in counts:
-            if reason is None:
-                result.valid_rows = n
-            else:
-                result.quarantined[reason] = n
-
+        # 3a. quarantine
         t0 = time.perf_counter()
+        quarantine_file.parent.mkdir(parents=True, exist_ok=True)
+        q_rows = routed / f"{KIND}=q"
+        rejected = (f"SELECT string_split({carrier}, {sql.lit(PACK)}) AS f FROM {_parquet(q_rows / '**' / '*.parquet')}"
+                    if _has_files(q_rows) else "SELECT CAST([] AS VARCHAR[]) AS f LIMIT 0")
+        con.execute(f"""CREATE TEMP TABLE rejected AS SELECT f[4] AS line, f[1] AS reason, f[2] AS detail,
+                        f[3] AS source_file FROM ({rejected})""")
+        for reason, n in con.execute("SELECT reason, count(*) FROM rejected GROUP BY reason").fetchall():
+            result.quarantined[reason] = n
         qcols = {"raw_line_or_record": "c.line", "reason": "c.reason", "detail": "c.detail", "source_file": "n.name"}
         qselect = ", ".join(f"{qcols[c]} AS {c}" for c in plan.quarantine_columns)
-        quarantine_file.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"""COPY (SELECT {qselect} FROM classified c JOIN bronze_names n ON c.source_file = n.path
-                              WHERE c.reason IS NOT NULL ORDER BY n.name, c.reason, c.line)
+        con.execute(f"""COPY (SELECT {qselect} FROM rejected c JOIN bronze_names n ON c.source_file = n.path
+                              ORDER BY n.name, c.reason, c.line)
                         TO {sql.lit(str(quarantine_file))} (FORMAT parquet, COMPRESSION zstd)""")
         result.timings["quarantine_s"] = time.perf_counter() - t0
 
+        # 3b. merge: rank the rows whose key may repeat, carry the untouched rows of touched partitions
         t0 = time.perf_counter()
-        say(f"merging {result.valid_rows} valid row(s) into silver")
-        cols = ", ".join(c.name for c in plan.silver_columns)
-        part = ", ".join(plan.partition_by)
-        key_hash = sql.key_hash(plan)
-        con.execute(f"CREATE VIEW new_rows AS SELECT {cols} FROM classified WHERE reason IS NULL")
-        glob = _silver_glob(existing_silver) if existing_silver else None
-        if glob:
-            types = {c.name: _duck_type(c.type) for c in plan.silver_columns if c.name in plan.partition_by}
-            hive_types = "{" + ", ".join(f"{sql.lit(k)}: {sql.lit(v)}" for k, v in types.items()) + "}"
-            con.execute(f"""CREATE VIEW old_rows AS SELECT {cols} FROM read_parquet({sql.lit(glob)},
-                            hive_partitioning = true, hive_types = {hive_types})""")
-            # Partitions a new row lands in, plus those holding an existing row whose key hash matches a
-            # new row's (a hash collision only adds a partition to rewrite, never loses a row).
-            con.execute(f"""CREATE TABLE affected AS
-                SELECT DISTINCT {part} FROM new_rows
-                UNION
-                SELECT DISTINCT {part} FROM old_rows
-                WHERE {key_hash} IN (SELECT {key_hash} FROM new_rows)""")
-            con.execute(f"""CREATE VIEW candidates AS
-                SELECT {cols} FROM new_rows
-                UNION ALL
-                SELECT {cols} FROM old_rows SEMI JOIN affected USING ({part})""")
+        say("merging the rows whose key repeats")
+        r_rows = routed / f"{KIND}=r"
+        maybe_repeated = (f"SELECT {cols} FROM {_parquet(r_rows / '**' / '*.parquet', hive=hive)}"
+                          if _has_files(r_rows) else f"SELECT {cols} FROM ({_empty_silver(plan)})")
+        unique_count = _count(con, silver_out)
+        result.valid_rows = unique_count + _count(con, r_rows)
+        con.execute(f"CREATE VIEW new_repeated AS {maybe_repeated}")
+        parts = [f"SELECT {cols} FROM new_repeated"]
+        if old is not None:
+            in_repeated = f"{sql.key_hash(plan, 'silver')} IN (SELECT h FROM repeated)"
+            # Touched partitions: where a new row lands, or where an existing row may be replaced.
+            con.execute(f"CREATE TEMP TABLE touched ({', '.join(f'{k} {v}' for k, v in hive.items())})")
+            if unique_count:
+                con.execute(f"INSERT INTO touched SELECT DISTINCT {part} FROM "
+                            f"{_parquet(silver_out / '**' / '*.parquet', hive=hive)}")
+            con.execute(f"""INSERT INTO touched SELECT DISTINCT {part} FROM new_repeated
+                            UNION SELECT DISTINCT {part} FROM old_rows WHERE {in_repeated}""")
+            con.execute(f"""CREATE VIEW old_carried AS SELECT {cols} FROM old_rows
+                            WHERE {part} IN (SELECT DISTINCT {part} FROM touched) AND NOT ({in_repeated})""")
+            con.execute(f"CREATE VIEW old_ranked AS SELECT {cols} FROM old_rows WHERE {in_repeated}")
+            parts.append("SELECT * FROM old_ranked")
             result.merged_existing_rows = con.execute(
-                f"SELECT count(*) FROM old_rows SEMI JOIN affected USING ({part})").fetchone()[0]
-        else:
-            con.execute(f"CREATE VIEW candidates AS SELECT {cols} FROM new_rows")
-        # Keys seen more than once (by hash: collisions only send a few extra rows to the exact ranking).
-        con.execute(f"CREATE TABLE repeated AS SELECT {key_hash} AS h FROM candidates GROUP BY h HAVING count(*) > 1")
-        result.timings["dedup_s"] = time.perf_counter() - t0
+                "SELECT (SELECT count(*) FROM old_carried) + (SELECT count(*) FROM old_ranked)").fetchone()[0]
+        merged = f"SELECT {cols} FROM ({sql.rank_sql(plan, '(' + ' UNION ALL '.join(parts) + ')')})"
+        if old is not None:
+            merged += f" UNION ALL SELECT {cols} FROM old_carried"
+        sort = f" ORDER BY {sql.silver_order(plan)}" if order else ""
+        con.execute(f"""COPY (SELECT * FROM ({merged}){sort}) TO {sql.lit(str(silver_out))}
+            ({SILVER_PARQUET}, PARTITION_BY ({part}), OVERWRITE_OR_IGNORE,
+             FILENAME_PATTERN {sql.lit(MERGED_FILE_PATTERN)})""")
 
-        t0 = time.perf_counter()
-        say("writing silver")
-        silver_out.mkdir(parents=True, exist_ok=True)
-        if settings.sort_output:
-            con.execute("SET preserve_insertion_order = true")
-        order = f" ORDER BY {sql.silver_order(plan)}" if settings.sort_output else ""
-        data_cols = ", ".join(c.name for c in plan.silver_columns)
-        con.execute(f"""COPY (SELECT {data_cols} FROM ({sql.dedup_sql(plan, 'candidates', 'repeated')}){order})
-            TO {sql.lit(str(silver_out))}
-            (FORMAT parquet, PARTITION_BY ({part}), OVERWRITE_OR_IGNORE,
-             FILENAME_PATTERN {sql.lit(SILVER_FILE_PATTERN)})""")
-        written = sorted(p for p in silver_out.glob("*=*/*.parquet"))
-        result.output_rows = con.execute(
-            f"SELECT count(*) FROM read_parquet({sql.lit(str(silver_out / '*=*' / '*.parquet'))})").fetchone()[0] \
-            if written else 0
-        result.affected_partitions = sorted({p.parent.name for p in written})
-        if glob:  # an affected partition can end up empty only if all its rows moved: keep it listed
-            for (value,) in con.execute(f"SELECT DISTINCT {part} FROM affected").fetchall():
+        written = sorted(silver_out.glob("**/*.parquet"))
+        result.output_rows = _count(con, silver_out)
+        result.affected_partitions = sorted({p.parent.relative_to(silver_out).as_posix() for p in written})
+        if old is not None:  # a touched partition can end up empty only if all its rows moved: keep it listed
+            for (value,) in con.execute(f"SELECT DISTINCT {part} FROM touched").fetchall():
                 name = f"{plan.partition_by[0]}={value}"
                 if name not in result.affected_partitions:
                     result.affected_partitions.append(name)
             result.affected_partitions.sort()
-        result.timings["write_s"] = time.perf_counter() - t0
+        result.rows_in = result.valid_rows + result.quarantined_rows
+        result.timings["merge_s"] = time.perf_counter() - t0
         return result
     finally:
         con.close()
+
+
+def _carrier(plan: CleaningPlan) -> str:
+    """The silver data column that carries packed quarantine records through the routing step."""
+    for c in plan.silver_data_columns:
+        if c.type == "string" and c.source == "field" and plan.field(c.field).codes is None:
+            return c.name
+    raise BronzeError("silver has no text column to carry quarantine records")  # build_plan keeps the key
+
+
+def _empty_silver(plan: CleaningPlan) -> str:
+    return "SELECT " + ", ".join(f"CAST(NULL AS {_duck_type(c.type)}) AS {c.name}" for c in plan.silver_columns) + " LIMIT 0"
 
 
 def _duck_type(t: str) -> str:

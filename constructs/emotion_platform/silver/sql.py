@@ -14,7 +14,7 @@ but stops at the first that parses.
 
 from __future__ import annotations
 
-from .plan import NUMBER_REGEX, WHITESPACE_CLASS, CleaningPlan, Field, TimestampPattern
+from .plan import NUMBER_REGEX, WHITESPACE, WHITESPACE_CLASS, CleaningPlan, Field, TimestampPattern
 
 
 def lit(value: str) -> str:
@@ -64,23 +64,65 @@ def normalized_line(plan: CleaningPlan, line: str = "line") -> str:
             f"THEN {expr} ELSE {line} END")
 
 
+def normalized_value(plan: CleaningPlan, value: str) -> str:
+    """The whitespace rules on one field value: the same result as :func:`normalized_line` gives
+    that field (whitespace runs never cross a delimiter). Values without whitespace skip the regex."""
+    expr = value
+    if plan.collapse:
+        expr = f"regexp_replace({expr}, '{WHITESPACE_CLASS}+', ' ', 'g')"
+    if plan.trim:
+        expr = f"regexp_replace({expr}, '^{WHITESPACE_CLASS}+|{WHITESPACE_CLASS}+$', '', 'g')"
+    if expr == value:
+        return value
+    return f"CASE WHEN contains({value}, ' ') OR contains({value}, chr(9)) THEN {expr} ELSE {value} END"
+
+
+def _raw_field(plan: CleaningPlan, f: Field, line: str) -> str:
+    """Field ``f`` cut from a raw line. The first field is cut at the first delimiter (split_part
+    splits the whole line, about three times dearer); a line without one is malformed anyway."""
+    if f.position == 1:
+        return f"left({line}, strpos({line}, {lit(plan.delimiter)}) - 1)"
+    return f"split_part({line}, {lit(plan.delimiter)}, {f.position})"
+
+
 def _regex_class(ch: str) -> str:
     return "\\" + ch if ch in "]\\^" else f"[{ch}]"
 
 
-def _field(plan: CleaningPlan, f: Field) -> str:
-    expr = f"f[{f.position}]"
-    if f.lower:
+def _field(plan: CleaningPlan, f: Field, raw: str | None = None) -> str:
+    """A field after the per-value rules. A code field keeps its case here: :func:`_code` lowers
+    only the values that miss as written (the contract's spellings are all lower case)."""
+    expr = raw or f"f[{f.position}]"
+    if f.lower and f.codes is None:
         expr = f"lower({expr})"
     if plan.empty_is_null:
         expr = f"nullif({expr}, '')"
     return expr
 
 
-def _code(f: Field) -> str:
+def code_enum(f: Field) -> str:
+    """The DuckDB type of a code column: an ENUM of its canonical codes (in contract order).
+
+    Parquet stores it as an ordinary dictionary-encoded string; the writer skips hashing every value.
+    """
     assert f.codes is not None
-    whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in f.codes.items())
-    return f"CASE n_{f.name} {whens} END"
+    return "ENUM(" + ", ".join(lit(c) for c in dict.fromkeys(f.codes.values())) + ")"
+
+
+def _code(f: Field) -> str:
+    """Spelling -> canonical code as one ENUM cast (a hash lookup) and a list index, not a CASE chain."""
+    assert f.codes is not None
+    spellings = "ENUM(" + ", ".join(lit(k) for k in f.codes) + ")"
+    canonical = "[" + ", ".join(lit(v) for v in f.codes.values()) + "]"
+    spelling = f"TRY_CAST(n_{f.name} AS {spellings})"
+    if f.lower:  # build_plan guarantees every spelling is lower case: lower() only on a miss
+        spelling = f"coalesce({spelling}, TRY_CAST(lower(n_{f.name}) AS {spellings}))"
+    return f"CAST({canonical} AS {code_enum(f)}[])[enum_code({spelling}) + 1]"
+
+
+def _shown(f: Field) -> str:
+    """A normalized value as quarantine details show it (code fields lower-cased, like the lookup)."""
+    return f"lower(n_{f.name})" if f.lower and f.codes is not None else f"n_{f.name}"
 
 
 def _number(plan: CleaningPlan, f: Field) -> str:
@@ -150,7 +192,7 @@ def rule_detail(plan: CleaningPlan, reason: str) -> str:
         return first([(f"n_{f.name} IS NULL", lit(f"{f.name} is empty")) for f in plan.required_fields])
     if reason == "unknown_code":
         return first([(f"n_{f.name} IS NOT NULL AND c_{f.name} IS NULL",
-                       f"{lit(f.name + ' ')} || n_{f.name} || ' is not canonical and has no synonym'")
+                       f"{lit(f.name + ' ')} || {_shown(f)} || ' is not canonical and has no synonym'")
                       for f in plan.code_fields])
     if reason == "bad_number":
         return first([(f"n_{f.name} IS NOT NULL AND v_{f.name} IS NULL",
@@ -202,7 +244,8 @@ def _silver_select(plan: CleaningPlan) -> list[str]:
 # -- whole queries ---------------------------------------------------------------------------------------
 
 def classify_sql(plan: CleaningPlan, source: str = "bronze_lines") -> str:
-    """``source(source_file, line)`` -> classified rows (silver columns, reason, detail, line, file)."""
+    """``source(source_file, line)`` -> classified rows (silver columns, reason, detail, line, file,
+    and the :func:`key_hash`)."""
     norm = ",\n    ".join(f"{_field(plan, f)} AS n_{f.name}" for f in plan.fields)
     typed: list[str] = []
     for f in plan.fields:
@@ -226,7 +269,8 @@ def classify_sql(plan: CleaningPlan, source: str = "bronze_lines") -> str:
   FROM split
 ), typed AS (
   SELECT *,
-    {(',' + chr(10) + '    ').join(typed)}
+    {(',' + chr(10) + '    ').join(typed)},
+    {key_hash(plan, 'norm')} AS key_hash
   FROM norm
 ), judged AS (
   SELECT *, CASE
@@ -241,7 +285,8 @@ SELECT
       {details}
     END AS detail,
     CASE WHEN reason IS NOT NULL THEN line END AS line,
-    source_file
+    source_file,
+    key_hash
 FROM judged"""
 
 
@@ -252,25 +297,35 @@ def order_clause(plan: CleaningPlan) -> str:
     return ", ".join(parts)
 
 
-def key_hash(plan: CleaningPlan) -> str:
-    """A 64-bit hash of the dedup key: grouping on it needs 8 bytes a row instead of the key itself."""
-    return f"hash({', '.join(plan.dedup_key)})"
+def key_hash(plan: CleaningPlan, source: str) -> str:
+    """A 64-bit hash of the dedup key's plain text columns, for finding keys that may repeat.
 
-
-def dedup_sql(plan: CleaningPlan, source: str, repeated: str) -> str:
-    """One row per dedup key from ``source`` (which has every silver column).
-
-    ``repeated(h)`` holds the hashes of keys seen more than once. Rows whose key hash is not in it
-    pass straight through; the others are ranked by the exact key (so a hash collision costs a
-    little ranking, never a wrong merge). A window over every row would sort everything, and nearly
-    every key is unique.
+    ``source`` says where the values come from: ``line`` (a raw bronze line, normalized and split
+    here, for the key scan), ``norm`` (the normalized fields of :func:`classify_sql`) or ``silver``
+    (silver columns). The three agree on every valid row. Key columns that cleaning maps or parses
+    (codes, numbers, timestamps) are left out, so rows with the same cleaned key always share a
+    hash: repeated hashes are a superset of repeated keys, and the exact key decides later.
     """
+    parts = []
+    for name in plan.dedup_key:
+        f = plan.field(next(c.field for c in plan.silver_columns if c.name == name))
+        if f.codes is not None or f.type != "string" or f.timestamp:
+            continue
+        if source == "silver":
+            parts.append(name)
+        elif source == "norm":
+            parts.append(f"n_{f.name}")
+        else:
+            parts.append(_field(plan, f, normalized_value(plan, _raw_field(plan, f, source))))
+    # No plain text key column: every row is a candidate for the exact ranking (slow, still correct).
+    return f"hash({', '.join(parts)})" if parts else "CAST(0 AS UBIGINT)"
+
+
+def rank_sql(plan: CleaningPlan, source: str) -> str:
+    """One row per dedup key of ``source`` (which has every silver column): the contract's winner."""
     cols = ", ".join(c.name for c in plan.silver_columns)
     key = ", ".join(plan.dedup_key)
-    h = key_hash(plan)
-    return f"""SELECT {cols} FROM {source} WHERE {h} NOT IN (SELECT h FROM {repeated})
-UNION ALL
-SELECT {cols} FROM (SELECT * FROM {source} WHERE {h} IN (SELECT h FROM {repeated}))
+    return f"""SELECT {cols} FROM {source}
 QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {order_clause(plan)}) = 1"""
 
 
