@@ -81,7 +81,7 @@ def connect(settings: EngineSettings, work_dir: Path) -> duckdb.DuckDBPyConnecti
     con.execute("SET preserve_insertion_order = false")
     # A partitioned write buffers rows per partition and thread; the default (524,288 rows) would
     # hold ~1 GB across a week of partitions. One row group's worth keeps it well inside the limit.
-    con.execute("SET partitioned_write_flush_threshold = 122880")
+    con.execute("SET partitioned_write_flush_threshold = 32768")
     con.execute("SET TimeZone = 'UTC'")
     if settings.threads:
         con.execute(f"SET threads = {int(settings.threads)}")
@@ -169,10 +169,17 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
         keys = f"SELECT {sql.key_hash(plan, 'line')} AS h FROM bronze_lines WHERE line <> ''"
         if old is not None:
             keys += f" UNION ALL SELECT {sql.key_hash(plan, 'silver')} FROM old_rows"
+        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        # One thread more than the cores for this scan: it hides the wait on reading and the
+        # aggregation partitions better (10M lines on 2 cores: 1.2 s and 2.2 CPU-s instead of 1.7 s
+        # and 3.2 CPU-s). The classification below is CPU-bound and runs on the cores alone.
+        con.execute(f"SET threads = {threads + 1}")
         try:
             con.execute(f"CREATE TABLE repeated AS SELECT h FROM ({keys}) GROUP BY h HAVING count(*) > 1")
         except duckdb.InvalidInputException as exc:  # e.g. a line holding the read delimiter
             raise BronzeError(f"bronze files could not be read line by line: {exc}") from exc
+        finally:
+            con.execute(f"SET threads = {threads}")
         result.timings["keys_s"] = time.perf_counter() - t0
 
         # 2. classify every line once, routed by kind
@@ -182,8 +189,11 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
         carrier = _carrier(plan)
         packed = " || ".join(f"coalesce({c}, '')" if c == "detail" else c for c in
                              ("reason", sql.lit(PACK), "detail", sql.lit(PACK), "source_file", sql.lit(PACK), "line"))
+        # A quarantined line's other columns hold whatever classification made of it: only the carrier
+        # is read back, and the partition columns are NULL so that every such line lands in one folder.
         select = [f"CASE WHEN reason IS NULL THEN {c.name} ELSE {packed} END AS {c.name}" if c.name == carrier else
-                  f"CASE WHEN reason IS NULL THEN {c.name} END AS {c.name}" for c in plan.silver_columns]
+                  f"CASE WHEN reason IS NULL THEN {c.name} END AS {c.name}" if c.name in plan.partition_by else
+                  c.name for c in plan.silver_columns]
         kind = (f"CASE WHEN reason IS NOT NULL THEN 'q' WHEN key_hash IN (SELECT h FROM repeated) "
                 f"THEN 'r' ELSE 'v' END AS {KIND}")
         sort = f" ORDER BY {KIND}, {sql.silver_order(plan)}" if order else ""
