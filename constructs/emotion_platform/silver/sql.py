@@ -127,14 +127,53 @@ def _shown(f: Field) -> str:
 
 def _number(plan: CleaningPlan, f: Field) -> str:
     n = f"n_{f.name}"
-    plain = f"CASE WHEN regexp_full_match({n}, {lit(NUMBER_REGEX)}) THEN CAST({n} AS DOUBLE) END"
+    plain = f"WHEN regexp_full_match({n}, {lit(NUMBER_REGEX)}) THEN CAST({n} AS DOUBLE)"
     if not f.percent:
-        return plain
+        return f"CASE {plain} END"
+    # Plain numbers first (nearly every value): a value ending in the suffix never matches the regex.
     suffix = plan.percent_suffix
     stripped = f"rtrim(left({n}, length({n}) - {len(suffix)}), ' ')"
-    pct = (f"CASE WHEN regexp_full_match({stripped}, {lit(NUMBER_REGEX)}) "
-           f"THEN CAST({stripped} AS DOUBLE) / {num(plan.percent_divisor)} END")
-    return f"CASE WHEN suffix({n}, {lit(suffix)}) THEN {pct} ELSE {plain} END"
+    pct = (f"WHEN suffix({n}, {lit(suffix)}) AND regexp_full_match({stripped}, {lit(NUMBER_REGEX)}) "
+           f"THEN CAST({stripped} AS DOUBLE) / {num(plan.percent_divisor)}")
+    return f"CASE {plain} {pct} END"
+
+
+# Digits each numeric directive has when written at full width (the shape regexes allow fewer).
+_FULL_WIDTH = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2, "f": 3}
+_SPACE_CLASS = " \t\n\v\f\r"  # what DuckDB's strptime skips or matches as runs
+
+
+def full_width_layout(fmt: TimestampPattern) -> str | None:
+    """A LIKE pattern for ``fmt`` written at full width (``2026-01-05T08:15:30.123+01:00``), or None.
+
+    It lets the common value skip the shape regex, with the same result. Given the LIKE, a first
+    character that is not whitespace (the caller checks it where it is a digit) and a successful
+    ``strptime``, every ``_`` holds a digit: strptime consumes every character, numbers consume
+    only digits, literals only themselves, and a trailing offset only sign, hour, ``:`` and
+    minute, so no position is left for another non-digit. Such a value is in the shape's language.
+    (Trailing whitespace in the minute slots is the one case this argument leaves open; DuckDB's
+    strptime rejects it, and tests/silver/test_fast_paths.py holds both paths equal on it.)
+    Formats with letters, whitespace or LIKE wildcards in them, or an offset that is not last, get
+    no layout.
+    """
+    if fmt.python is None or fmt.zone == "epoch":
+        return None
+    out, text, i = [], fmt.python, 0
+    while i < len(text):
+        if text[i] != "%":
+            if text[i].isdigit() or text[i] in _SPACE_CLASS or text[i] in "_%\\":
+                return None
+            out.append(text[i])
+            i += 1
+            continue
+        code, i = text[i + 1], i + 2
+        if code in _FULL_WIDTH:
+            out.append("_" * _FULL_WIDTH[code])
+        elif code == "z" and i == len(text):
+            out.append("___:__")  # sign, hour, colon, minute
+        else:
+            return None
+    return "".join(out)
 
 
 def _parse_one(fmt: TimestampPattern, n: str) -> str:
@@ -144,7 +183,14 @@ def _parse_one(fmt: TimestampPattern, n: str) -> str:
         parsed = f"timezone('UTC', try_strptime({n}, {lit(fmt.duckdb or '')}))"
     else:
         parsed = f"try_strptime({n}, {lit(fmt.duckdb or '')})"
-    return f"CASE WHEN regexp_full_match({n}, {lit(fmt.shape)}) THEN {parsed} END"
+    guard = f"regexp_full_match({n}, {lit(fmt.shape)})"
+    layout = full_width_layout(fmt)
+    if layout:
+        fast = [f"{n} LIKE {lit(layout)}"]
+        if layout[0] == "_":
+            fast.append(f"{n} >= '0'")  # every whitespace character sorts before '0'
+        guard = f"({' AND '.join(fast)}) OR {guard}"
+    return f"CASE WHEN {guard} THEN {parsed} END"
 
 
 def _timestamp(plan: CleaningPlan, f: Field) -> str:
