@@ -9,6 +9,8 @@ engine runs as its own child process (``python -m emotion_platform silver --full
     SILVER_BENCH_ROWS=2000000 ./dev.sh bench silver
 
 Targets (issue 4): DuckDB >= 2x pandas, >= 1,000,000 rows/s, peak RSS <= 1 GB with memory_limit set.
+The 10M run is repeated (SILVER_BENCH_REPEAT, default 3); the median run is reported, and the RSS
+target holds for every run.
 The machine is shared while others work: figures taken under load are pessimistic; the load average
 at the start and end is recorded next to them.
 """
@@ -31,6 +33,9 @@ RESULTS = ROOT / "bench" / "results" / "silver.json"
 ROWS = int(os.environ.get("SILVER_BENCH_ROWS", 10_000_000))
 PANDAS_ROWS = int(os.environ.get("SILVER_BENCH_PANDAS_ROWS", 1_000_000))
 MEMORY_LIMIT = os.environ.get("SILVER_BENCH_MEMORY_LIMIT", "1GB")  # the CLI default
+# The machine is shared and a run's wall time varies by about 5%: the big run is repeated and the
+# run with the median time is reported (every run's time is recorded next to it).
+REPEAT = int(os.environ.get("SILVER_BENCH_REPEAT", 3))
 SEED = 2026
 FILES = 4  # bronze arrives as several files (one per generator run); DuckDB reads them in parallel
 
@@ -123,8 +128,14 @@ def main() -> int:
     load_start = os.getloadavg()
     folder, manifests = bronze(ROWS, f"{ROWS // 1_000_000}m" if ROWS >= 1_000_000 else str(ROWS))
     pfolder, pmanifests = bronze(PANDAS_ROWS, f"pandas-{PANDAS_ROWS}")
-    say(f"DuckDB engine on {ROWS:,} rows (memory_limit {MEMORY_LIMIT})")
-    duck = duckdb_run(folder, ROWS)
+    runs = []
+    for i in range(REPEAT):
+        say(f"DuckDB engine on {ROWS:,} rows (memory_limit {MEMORY_LIMIT}), run {i + 1}/{REPEAT}")
+        runs.append(duckdb_run(folder, ROWS))
+        say(f"  {runs[-1]['seconds']} s, peak RSS {runs[-1]['peak_rss_mb']} MB")
+    duck = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+    duck["all_runs_seconds"] = [r["seconds"] for r in runs]
+    duck["max_peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
     say(f"  {duck['rows_per_second']:,} rows/s, {duck['seconds']} s, peak RSS {duck['peak_rss_mb']} MB")
     say(f"DuckDB engine on the pandas sample ({PANDAS_ROWS:,} rows)")
     duck_small = duckdb_run(pfolder, PANDAS_ROWS)
@@ -160,7 +171,7 @@ def main() -> int:
         "targets": {
             "at_least_2x_pandas": speedup >= 2,
             "at_least_1m_rows_per_second": duck["rows_per_second"] >= 1_000_000,
-            "peak_rss_at_most_1gb": duck["peak_rss_bytes"] <= 2**30,
+            "peak_rss_at_most_1gb": max(r["peak_rss_bytes"] for r in runs) <= 2**30,
         },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
