@@ -90,3 +90,12 @@ def test_a_contract_file_can_be_given(tmp_path, capsys) -> None:
     broken.write_text(json.dumps(data))
     assert main(["dataflow-script", "--contract", str(broken)]) == 2
     assert "'vibes': no engine implements it" in capsys.readouterr().err
+
+
+def test_a_work_folder_that_does_not_exist_yet_is_created_and_left_empty(tmp_path) -> None:
+    generate(tmp_path / "bronze", 500, seed=52, run_id="work")
+    work = tmp_path / "scratch" / "silver-work"
+    assert main(["silver", "--bronze", str(tmp_path / "bronze"), "--silver", str(tmp_path / "silver"),
+                 "--work-dir", str(work), "--quiet", "--threads", "1"]) == 0
+    assert work.is_dir() and list(work.iterdir()) == []  # staging and spill files are removed
+    assert list((tmp_path / "silver").glob("event_date=*/*.parquet"))

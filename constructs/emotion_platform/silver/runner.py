@@ -210,6 +210,8 @@ def run_silver(bronze: str, silver: str, *, quarantine: str | None = None, full:
     say(f"mode: {decision.mode} ({decision.reason})")
 
     local_silver = silver_loc.root if isinstance(silver_loc, LocalLocation) else None
+    if work_dir:  # a work folder that does not exist yet is created, like silver and quarantine
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="silver-", dir=work_dir) as tmp_name:
         tmp = Path(tmp_name)
         # Local silver: build the new snapshot next to it, so files move by hard link and rename.
