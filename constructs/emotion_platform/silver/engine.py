@@ -34,10 +34,12 @@ from .plan import CleaningPlan
 
 # Lines are read whole: this delimiter must never occur in bronze text (a control character).
 LINE_READ_DELIMITER = "\x1f"
+KIND = "_silver_row_kind"  # the routing partition column of step 2 (not a silver column)
+PACK = LINE_READ_DELIMITER  # joins a quarantine record's fields in step 2: never inside a line
 SILVER_FILE_PATTERN = "part-{i}"
 MERGED_FILE_PATTERN = "merged-{i}"  # winners of the exact ranking and carried existing rows
 # Silver files: zstd at level 1 is smaller than snappy and cheaper to write; V2 data pages encode
-# faster still (DuckDB, Spark, pandas/pyarrow and Data Factory read them).
+# faster still (DuckDB, Spark and pandas/pyarrow read them).
 SILVER_PARQUET = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2"
 
 
@@ -111,10 +113,6 @@ def _lines_view(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]]) -
         SELECT filename AS source_file, line FROM read_csv({listing}, columns = {{'line': 'VARCHAR'}},
             delim = {sql.lit(LINE_READ_DELIMITER)}, quote = '', escape = '', header = true,
             auto_detect = false, filename = true, encoding = 'utf-8')""")
-
-
-KIND = "_silver_row_kind"  # the routing partition column of step 2 (not a silver column)
-PACK = "\x1f"  # joins a quarantine record's fields in step 2: the line read delimiter, never in bronze
 
 
 def _parquet(glob: Path | str, *, hive: dict[str, str] | None = None) -> str:

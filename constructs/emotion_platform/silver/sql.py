@@ -1,20 +1,22 @@
 """DuckDB SQL rendered from the cleaning plan.
 
 The classify query turns ``bronze_lines(source_file, line)`` into one row per line with the silver
-columns, the quarantine reason (the first failing rule, in contract order) and a detail. The dedup
-query keeps one row per key: the contract's winner order, then every other silver column as a
-deterministic tie-break. Nothing here is hand-written per column: change the contract and the SQL
-follows.
+columns, the quarantine reason (the first failing rule, in contract order), a detail and the key
+hash. The rank query keeps one row per key: the contract's winner order, then every other silver
+column as a deterministic tie-break. Nothing here is hand-written per column: change the contract
+and the SQL follows.
 
-Speed matters (the engine targets millions of rows per second on a laptop), so the renderer picks
+Speed matters (the engine targets a million rows per second on two cores), so the renderer picks
 cheap forms with the same meaning: whitespace is only regex-collapsed when a value contains any,
-code lookups use ``CASE`` on exact strings, and a timestamp tries the contract formats in order
-but stops at the first that parses.
+code lookups are one ENUM cast (lower-casing only what misses as written), a full-width timestamp
+skips its shape regex (:func:`full_width_layout`), and a timestamp tries the contract formats in
+order but stops at the first that parses. tests/silver/test_fast_paths.py compares each shortcut
+with the plain rule.
 """
 
 from __future__ import annotations
 
-from .plan import NUMBER_REGEX, WHITESPACE, WHITESPACE_CLASS, CleaningPlan, Field, TimestampPattern
+from .plan import NUMBER_REGEX, WHITESPACE_CLASS, CleaningPlan, Field, TimestampPattern
 
 
 def lit(value: str) -> str:
