@@ -115,11 +115,13 @@ def _lines_view(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]]) -
             auto_detect = false, filename = true, encoding = 'utf-8')""")
 
 
-def _parquet(glob: Path | str, *, hive: dict[str, str] | None = None) -> str:
+def _parquet(folder: Path, *, hive: dict[str, str] | None = None) -> str:
+    """Every Parquet file below ``folder``; with ``hive``, the partition columns read from the paths."""
+    glob = sql.lit(str(folder / "**" / "*.parquet"))
     if hive is None:
-        return f"read_parquet({sql.lit(str(glob))})"
+        return f"read_parquet({glob})"
     types = "{" + ", ".join(f"{sql.lit(k)}: {sql.lit(v)}" for k, v in hive.items()) + "}"
-    return f"read_parquet({sql.lit(str(glob))}, hive_partitioning = true, hive_types = {types})"
+    return f"read_parquet({glob}, hive_partitioning = true, hive_types = {types})"
 
 
 def _has_files(folder: Path) -> bool:
@@ -130,7 +132,7 @@ def _count(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
     """Rows in every Parquet file under ``folder`` (from the file footers)."""
     if not _has_files(folder):
         return 0
-    return con.execute(f"SELECT count(*) FROM {_parquet(folder / '**' / '*.parquet')}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {_parquet(folder)}").fetchone()[0]
 
 
 def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_silver: Path | None,
@@ -159,7 +161,7 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
         _lines_view(con, files)
         old = existing_silver if existing_silver is not None and _has_files(existing_silver) else None
         if old is not None:
-            con.execute(f"CREATE VIEW old_rows AS SELECT {cols} FROM {_parquet(old / '**' / '*.parquet', hive=hive)}")
+            con.execute(f"CREATE VIEW old_rows AS SELECT {cols} FROM {_parquet(old, hive=hive)}")
 
         # 1. keys that may repeat (new lines, plus existing silver when merging)
         t0 = time.perf_counter()
@@ -211,7 +213,7 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
         t0 = time.perf_counter()
         quarantine_file.parent.mkdir(parents=True, exist_ok=True)
         q_rows = routed / f"{KIND}=q"
-        rejected = (f"SELECT string_split({carrier}, {sql.lit(PACK)}) AS f FROM {_parquet(q_rows / '**' / '*.parquet')}"
+        rejected = (f"SELECT string_split({carrier}, {sql.lit(PACK)}) AS f FROM {_parquet(q_rows)}"
                     if _has_files(q_rows) else "SELECT CAST([] AS VARCHAR[]) AS f LIMIT 0")
         con.execute(f"""CREATE TEMP TABLE rejected AS SELECT f[4] AS line, f[1] AS reason, f[2] AS detail,
                         f[3] AS source_file FROM ({rejected})""")
@@ -228,7 +230,7 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
         t0 = time.perf_counter()
         say("merging the rows whose key repeats")
         r_rows = routed / f"{KIND}=r"
-        maybe_repeated = (f"SELECT {cols} FROM {_parquet(r_rows / '**' / '*.parquet', hive=hive)}"
+        maybe_repeated = (f"SELECT {cols} FROM {_parquet(r_rows, hive=hive)}"
                           if _has_files(r_rows) else f"SELECT {cols} FROM ({_empty_silver(plan)})")
         unique_count = _count(con, silver_out)
         result.valid_rows = unique_count + _count(con, r_rows)
@@ -240,11 +242,12 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
             con.execute(f"CREATE TEMP TABLE touched ({', '.join(f'{k} {v}' for k, v in hive.items())})")
             if unique_count:
                 con.execute(f"INSERT INTO touched SELECT DISTINCT {part} FROM "
-                            f"{_parquet(silver_out / '**' / '*.parquet', hive=hive)}")
+                            f"{_parquet(silver_out, hive=hive)}")
             con.execute(f"""INSERT INTO touched SELECT DISTINCT {part} FROM new_repeated
                             UNION SELECT DISTINCT {part} FROM old_rows WHERE {in_repeated}""")
             con.execute(f"""CREATE VIEW old_carried AS SELECT {cols} FROM old_rows
-                            WHERE {part} IN (SELECT DISTINCT {part} FROM touched) AND NOT ({in_repeated})""")
+                            SEMI JOIN (SELECT DISTINCT {part} FROM touched) USING ({part})
+                            WHERE NOT ({in_repeated})""")
             con.execute(f"CREATE VIEW old_ranked AS SELECT {cols} FROM old_rows WHERE {in_repeated}")
             parts.append("SELECT * FROM old_ranked")
             result.merged_existing_rows = con.execute(
