@@ -4,9 +4,10 @@
     ./dev.sh scan [checkov|secrets|all] [--report-dir DIR] [--update-baseline] ...
 
 checkov runs offline (``--framework terraform_json --skip-download``) over every
-``cdktf.out/stacks/*/cdk.tf.json``; the only checks it skips are those in security/checkov-skips.yaml,
-each listed once with its reason. Any failed check, any stack checkov cannot parse, or a stack with no
-passed check at all (nothing was really scanned) fails the gate.
+``cdktf.out/stacks/*/cdk.tf.json`` with every check on. A failure passes the gate only where
+security/checkov-skips.yaml skips that check on that stack's resource (named by construct path), each
+check listed once with its reason; anything else failing, a skip that hides no failure (stale), a stack
+checkov cannot parse, or a stack with no passed check at all (nothing was really scanned) fails the gate.
 
 detect-secrets scans every file git would commit (tracked plus untracked-not-ignored, so the committed
 snapshots too). A finding passes only if the committed baseline
@@ -49,17 +50,27 @@ class ScanSetupError(Exception):
     """The scan could not run as configured (exit 2); the message names the field, value and rule."""
 
 
-# --- checkov skips --------------------------------------------------------------------------------
+# --- checkov skips ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Skip:
+    """One check skipped on named resources only: ``targets`` holds (stack, construct path) pairs, the
+    construct path being the resource's path below its stack (``foundation/storage/account``), which is
+    stable where the Terraform logical id (with its hash suffix) is not."""
+
     id: str
     reason: str
+    targets: frozenset[tuple[str, str]] = frozenset()
+
+
+_SKIP_KEYS = {"id", "reason", "resources"}
+_CONSTRUCT_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
 
 def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
-    """The skip list, validated: a mapping with one key ``skips``, each entry {id, reason}, ids unique."""
+    """The skip list, validated: a mapping with one key ``skips``; each entry {id, reason, resources}
+    where ``resources`` maps a stack name to the construct paths the check is skipped on; ids unique."""
     if not path.is_file():
         return []
     try:
@@ -75,10 +86,10 @@ def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
     for i, entry in enumerate(doc["skips"]):
         where = f"{path}: skips[{i}]"
         if not isinstance(entry, dict):
-            raise ScanSetupError(f"{where}: must be a mapping with 'id' and 'reason', got {entry!r}")
-        unknown = sorted(set(entry) - {"id", "reason"})
+            raise ScanSetupError(f"{where}: must be a mapping with 'id', 'reason' and 'resources', got {entry!r}")
+        unknown = sorted(set(entry) - _SKIP_KEYS)
         if unknown:
-            raise ScanSetupError(f"{where}: unknown key(s) {unknown}; allowed: id, reason")
+            raise ScanSetupError(f"{where}: unknown key(s) {unknown}; allowed: id, reason, resources")
         check_id = entry.get("id")
         if not isinstance(check_id, str) or not CHECK_ID.match(check_id):
             raise ScanSetupError(f"{where}.id = {check_id!r}: must be a checkov check id like CKV_AZURE_35")
@@ -90,7 +101,28 @@ def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
         if check_id in seen:
             raise ScanSetupError(f"{where}.id = {check_id}: already listed at skips[{seen[check_id]}]; list each check once")
         seen[check_id] = i
-        skips.append(Skip(check_id, " ".join(reason.split())))
+        resources = entry.get("resources")
+        if not isinstance(resources, dict) or not resources:
+            raise ScanSetupError(
+                f"{where}.resources for {check_id} = {resources!r}: must map each stack to the construct paths "
+                "the check is skipped on, e.g. {phase2-dev: [foundation/storage/account]}; a skip never applies everywhere"
+            )
+        targets: set[tuple[str, str]] = set()
+        for stack, paths in resources.items():
+            if not isinstance(stack, str) or not _CONSTRUCT_PATH.match(stack) or "/" in stack:
+                raise ScanSetupError(f"{where}.resources: stack name {stack!r} must be a stack name such as phase2-dev (no wildcards)")
+            if not isinstance(paths, list) or not paths:
+                raise ScanSetupError(f"{where}.resources.{stack} = {paths!r}: must be a non-empty list of construct paths")
+            for res in paths:
+                if not isinstance(res, str) or not _CONSTRUCT_PATH.match(res):
+                    raise ScanSetupError(
+                        f"{where}.resources.{stack}: {res!r} must be a construct path below the stack such as "
+                        "foundation/storage/account (no wildcards)"
+                    )
+                if (stack, res) in targets:
+                    raise ScanSetupError(f"{where}.resources.{stack}: {res!r} is listed twice")
+                targets.add((stack, res))
+        skips.append(Skip(check_id, " ".join(reason.split()), frozenset(targets)))
     return skips
 
 
@@ -102,7 +134,8 @@ class Finding:
     check_id: str
     check_name: str
     stack: str
-    resource: str
+    resource: str  # Terraform address, type.name
+    path: str = ""  # construct path below the stack ("" when the stack JSON does not name one)
 
 
 @dataclass
@@ -111,14 +144,21 @@ class CheckovResult:
     passed: dict[str, int]
     failed: list[Finding]
     parsing_errors: list[str]
-    skipped_ids: list[str]
+    skipped: list[tuple[Finding, Skip]] = field(default_factory=list)
+    stale: list[tuple[Skip, str, str]] = field(default_factory=list)  # (skip, stack, path) that hid nothing
     report: dict = field(repr=False, default_factory=dict)
 
     @property
+    def skipped_ids(self) -> list[str]:
+        return sorted({s.id for _, s in self.skipped})
+
+    @property
     def problems(self) -> list[str]:
-        out = [f"{f.stack}: {f.check_id} {f.resource}: {f.check_name}" for f in self.failed]
+        out = [f"{f.stack}: {f.check_id} {f.resource} ({f.path or 'no construct path'}): {f.check_name}" for f in self.failed]
         out += [f"checkov could not parse {p}" for p in self.parsing_errors]
         out += [f"{s}: checkov passed no check at all: the stack was not really scanned" for s in self.stacks if not self.passed.get(s)]
+        out += [f"{stack}: stale skip {skip.id} on {path}: the check passes there (or the resource is gone); "
+                "remove it from security/checkov-skips.yaml" for skip, stack, path in self.stale]
         return out
 
 
@@ -145,19 +185,31 @@ def _resource_address(stack_json: dict, reported: str) -> str:
     return f"{types[0]}.{name}" if len(types) == 1 else reported
 
 
+def construct_path(stack_json: dict, address: str) -> str:
+    """The construct path below the stack of ``type.name`` (cdktf writes it as metadata), or ""."""
+    rtype, _, name = address.partition(".")
+    block = stack_json.get("resource", {}).get(rtype, {}).get(name) or stack_json.get("data", {}).get(rtype, {}).get(name) or {}
+    full = block.get("//", {}).get("metadata", {}).get("path", "")
+    stack = stack_json.get("//", {}).get("metadata", {}).get("stackName", "")
+    return full[len(stack) + 1:] if stack and full.startswith(f"{stack}/") else full
+
+
 def run_checkov(stacks: list[Path], skips: list[Skip], *, out_dir: Path, checkov: str | None = None) -> CheckovResult:
-    """One checkov run over all stacks (offline); JSON and JUnit reports land in ``out_dir``."""
+    """One checkov run over all stacks (offline) with every check on; a failure is skipped only where a
+    skip names its (check, stack, construct path), and a skip target that hides no failure is stale.
+    checkov's JSON report and the gate's JUnit (skips as skipped test cases) land in ``out_dir``."""
     checkov = checkov or tool("CHECKOV_BIN", "checkov")
     out_dir.mkdir(parents=True, exist_ok=True)
-    json_out, junit_out = out_dir / "checkov.json", out_dir / "checkov-junit.xml"
+    json_out = out_dir / "checkov.json"
     cmd = [checkov, "--framework", "terraform_json", "--skip-download", "--compact",
-           "-o", "json", "-o", "junitxml", "--output-file-path", f"{json_out},{junit_out}"]
+           "-o", "json", "--output-file-path", str(out_dir)]
     for stack in stacks:
-        cmd += ["-f", str(stack)]
-    if skips:
-        cmd += ["--skip-check", ",".join(s.id for s in skips)]
+        cmd += ["-f", str(stack.resolve())]
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # offline: no Bridgecrew mapping download
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=out_dir)
+    written = out_dir / "results_json.json"
+    if written.is_file():
+        written.replace(json_out)
     if proc.returncode not in (0, 1) or not json_out.is_file():
         raise ScanSetupError(f"checkov failed to run (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
     report = json.loads(json_out.read_text(encoding="utf-8"))
@@ -170,21 +222,61 @@ def run_checkov(stacks: list[Path], skips: list[Skip], *, out_dir: Path, checkov
         name = Path(check.get("file_abs_path") or check.get("file_path") or "").parent.name
         return name if name in docs else "?"
 
+    by_target = {(s.id, stack, path): s for s in skips for stack, path in s.targets}
     passed: dict[str, int] = {}
+    passed_checks: list[Finding] = []
     failed: list[Finding] = []
+    skipped: list[tuple[Finding, Skip]] = []
     parsing_errors: list[str] = []
     for rep in reports:
         results = rep.get("results", {})
         for check in results.get("passed_checks", []):
             name = stack_of(check)
             passed[name] = passed.get(name, 0) + 1
+            address = _resource_address(docs.get(name, {}), check.get("resource", "?"))
+            passed_checks.append(Finding(check["check_id"], check.get("check_name", ""), name, address,
+                                         construct_path(docs.get(name, {}), address)))
         for check in results.get("failed_checks", []):
             name = stack_of(check)
-            failed.append(Finding(check["check_id"], check.get("check_name", ""), name,
-                                  _resource_address(docs.get(name, {}), check.get("resource", "?"))))
+            address = _resource_address(docs.get(name, {}), check.get("resource", "?"))
+            finding = Finding(check["check_id"], check.get("check_name", ""), name, address,
+                              construct_path(docs.get(name, {}), address))
+            skip = by_target.get((finding.check_id, finding.stack, finding.path))
+            if skip is not None:
+                skipped.append((finding, skip))
+            else:
+                failed.append(finding)
         parsing_errors += results.get("parsing_errors", [])
+    hit = {(s.id, f.stack, f.path) for f, s in skipped}
+    scanned = set(docs)
+    stale = sorted(((s, stack, path) for (cid, stack, path), s in by_target.items()
+                    if stack in scanned and (cid, stack, path) not in hit), key=lambda x: (x[1], x[0].id, x[2]))
     failed.sort(key=lambda f: (f.stack, f.check_id, f.resource))
-    return CheckovResult([s.parent.name for s in stacks], passed, failed, parsing_errors, [s.id for s in skips], report)
+    result = CheckovResult([s.parent.name for s in stacks], passed, failed, parsing_errors, skipped, stale, report)
+    checkov_junit(result, passed_checks, out_dir / "checkov-junit.xml")
+    return result
+
+
+def checkov_junit(result: CheckovResult, passed: list[Finding], path: Path) -> None:
+    """One test suite per stack, one case per (check, resource): failed, skipped (with the reason) or passed."""
+    root = ET.Element("testsuites")
+    for stack in result.stacks:
+        cases = [(f, None, None) for f in passed if f.stack == stack]
+        cases += [(f, "skipped", s.reason) for f, s in result.skipped if f.stack == stack]
+        cases += [(f, "failure", f.check_name) for f in result.failed if f.stack == stack]
+        stale = [(skip, p) for skip, st, p in result.stale if st == stack]
+        suite = ET.SubElement(root, "testsuite", name=f"checkov {stack}", tests=str(len(cases) + len(stale)),
+                              failures=str(sum(k == "failure" for _, k, _ in cases) + len(stale)),
+                              skipped=str(sum(k == "skipped" for _, k, _ in cases)))
+        for finding, kind, message in sorted(cases, key=lambda c: (c[0].check_id, c[0].resource)):
+            case = ET.SubElement(suite, "testcase", classname=f"{stack}.{finding.check_id}",
+                                 name=f"{finding.check_id} {finding.resource} ({finding.path})")
+            if kind is not None:
+                ET.SubElement(case, kind, message=message)
+        for skip, p in stale:
+            case = ET.SubElement(suite, "testcase", classname=f"{stack}.{skip.id}", name=f"{skip.id} stale skip on {p}")
+            ET.SubElement(case, "failure", message="the skip hides no failure: remove it")
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
 # --- detect-secrets -------------------------------------------------------------------------------
@@ -337,12 +429,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.gate in ("all", "checkov"):
                 skips = [] if args.no_skips else load_skips(args.skips or repo / "security" / "checkov-skips.yaml")
                 stacks = find_stacks(stacks_dir)
-                say(f"checkov over {len(stacks)} stack(s), offline, {len(skips)} skipped check(s)")
+                targets = sum(len(s.targets) for s in skips)
+                say(f"checkov over {len(stacks)} stack(s), offline, {len(skips)} check(s) skipped on {targets} named resource(s)")
                 started = time.monotonic()
                 result = run_checkov(stacks, skips, out_dir=out_dir)
                 for stack in result.stacks:
                     print(f"checkov {stack}: {result.passed.get(stack, 0)} passed, "
-                          f"{sum(f.stack == stack for f in result.failed)} failed")
+                          f"{sum(f.stack == stack for f in result.failed)} failed, "
+                          f"{sum(f.stack == stack for f, _ in result.skipped)} skipped by name")
                 for problem in result.problems:
                     print(f"  FAILED {problem}")
                 print(f"checkov took {time.monotonic() - started:.1f} s")

@@ -43,6 +43,9 @@ class FoundationConfig:
     log_analytics_workspace_name: str
     bronze_container: str = "bronze"
     log_retention_days: int = 30  # standalone only
+    # standalone only: False when the resource group is pre-created for the environment (docs/cicd.md),
+    # so the deploy identity needs rights on that group only, never on the subscription.
+    create_resource_group: bool = True
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,7 @@ _SCHEMA: dict[str, dict[str, _Rule]] = {
         "log_analytics_workspace_name": _Rule(str, check=_name("log_analytics_workspace")),
         "bronze_container": _Rule(str, "bronze", _name("container")),
         "log_retention_days": _Rule(int, 30, _between(30, 730)),
+        "create_resource_group": _Rule(bool, True),
     },
     "storage": {
         "silver_container": _Rule(str, "silver", _name("container")),
@@ -346,8 +350,9 @@ def parse_config(data: Mapping[str, Any], *, name: str, source: Path, backend_ov
     pipeline = PipelineConfig(**pipeline_raw, compute=compute, schedule=schedule)
     state = _state(r, r.section(r.table(data, "state"), "state"), backend_override)
 
-    if foundation.mode == "existing" and r.table(data, "foundation").get("log_retention_days") is not None:
-        raise r.fail("foundation.log_retention_days", foundation.log_retention_days, "only applies to mode = 'standalone'")
+    for key in ("log_retention_days", "create_resource_group"):
+        if foundation.mode == "existing" and r.table(data, "foundation").get(key) is not None:
+            raise r.fail(f"foundation.{key}", getattr(foundation, key), "only applies to mode = 'standalone'")
     names = [foundation.bronze_container, storage_raw["silver_container"], storage_raw["quarantine_container"]]
     if len(set(names)) != 3:
         raise r.fail("storage.silver_container / storage.quarantine_container", names, "bronze, silver and quarantine must be different containers")

@@ -1,7 +1,8 @@
 """The foundation Phase 2 builds on: resource group, data lake, Key Vault, Log Analytics workspace.
 
-``standalone`` creates all four (a developer's own platform); ``existing`` references Phase 1's by name
-through data sources and creates nothing that Phase 1 owns.
+``standalone`` creates all four (a developer's own platform; the resource group may be pre-created instead,
+``create_resource_group = false``, so the deploy identity needs no subscription-wide rights);
+``existing`` references Phase 1's by name through data sources and creates nothing that Phase 1 owns.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ class Foundation(Construct):
         tags = dict(config.tags)
         self.mode = f.mode
         if f.mode == "standalone":
-            self.resource_group = ResourceGroup(self, "resource-group", name=f.resource_group_name, location=config.location, tags=tags)
+            if f.create_resource_group:
+                self.resource_group = ResourceGroup(self, "resource-group", name=f.resource_group_name, location=config.location, tags=tags)
+            else:  # pre-created per environment, so the deployer's rights end at this group
+                self.resource_group = DataAzurermResourceGroup(self, "resource-group", name=f.resource_group_name)
             rg = self.resource_group.name
             self.workspace = LogAnalyticsWorkspace(
                 self,

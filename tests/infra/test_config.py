@@ -209,7 +209,18 @@ def test_lifecycle_policy_defaults_follow_the_foundation_mode() -> None:
     assert parse(broken("storage.lifecycle_policy", ...)).storage.lifecycle_policy is True
     existing = broken("foundation.mode", "existing")
     del existing["foundation"]["log_retention_days"]
+    existing["foundation"].pop("create_resource_group", None)
     assert parse(existing).storage.lifecycle_policy is False
+
+
+def test_a_pre_created_resource_group_is_a_standalone_choice_only() -> None:
+    assert parse(broken("foundation.create_resource_group", False)).foundation.create_resource_group is False
+    assert parse(broken("foundation.create_resource_group", ...)).foundation.create_resource_group is True
+    existing = broken("foundation.mode", "existing")
+    del existing["foundation"]["log_retention_days"]
+    existing["foundation"]["create_resource_group"] = True
+    assert "foundation.create_resource_group = True: only applies to mode = 'standalone'" in error_of(existing)
+    assert "foundation.create_resource_group = 'no': must be true or false" in error_of(broken("foundation.create_resource_group", "no"))
 
 
 def test_environment_file_names_follow_a_rule(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ def test_state_backends(synthesized) -> None:
         "azurerm": {
             "resource_group_name": "rg-emotion-tfstate",
             "storage_account_name": "stemotiontfstate01",
-            "container_name": "tfstate",
+            "container_name": "tfstate-prod",
             "key": "phase2-prod.tfstate",
             "use_azuread_auth": True,
         }

@@ -1,7 +1,8 @@
 """Load azure-pipelines.yml the way Azure Pipelines compiles it, as far as this repo's files need.
 
-Template references (``- template: path`` with ``parameters:``) in stage, job and step lists are
-inlined and ``${{ parameters.NAME }}`` is substituted. Any other template expression is an error, so a
+A top-level ``extends: {template: path}`` supplies the stages; template references (``- template: path``
+with ``parameters:``) in stage, job and step lists are inlined and ``${{ parameters.NAME }}`` is
+substituted. Any other template expression is an error, so a
 construct this loader does not understand can never make a test pass by being skipped.
 """
 
@@ -137,7 +138,19 @@ def load_pipeline(path: Path = PIPELINE_FILE) -> Pipeline:
                         strategy[hook] = dict(strategy[hook], steps=expand(strategy[hook]["steps"], "steps", including))
         return item
 
-    doc["stages"] = expand(doc["stages"], "stages", path)
+    if "extends" in doc:
+        if "stages" in doc or "jobs" in doc or "steps" in doc:
+            raise TemplateError(f"{path}: a pipeline that extends a template cannot have stages, jobs or steps of its own")
+        ref = doc["extends"]["template"]
+        tpl = _resolve(ref, path)
+        used.append(tpl)
+        body, _ = _bind(tpl, doc["extends"].get("parameters", {}) or {})
+        if "stages" not in body:
+            raise TemplateError(f"{tpl}: an extends template must have a top-level 'stages' list")
+        doc["extended_template"] = tpl
+        doc["stages"] = expand(body["stages"], "stages", tpl)
+    else:
+        doc["stages"] = expand(doc["stages"], "stages", path)
     return Pipeline(doc, used)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -24,7 +25,7 @@ from tests.pipeline.pipeline_model import (
 )
 
 ENVIRONMENTS = ("dev", "prod")
-MAIN_ONLY = "and(succeeded(), eq(variables['Build.SourceBranch'], 'refs/heads/main'))"
+MAIN_ONLY = "and(succeeded(), eq(variables['Build.SourceBranch'], 'refs/heads/main'), ne(variables['Build.Reason'], 'PullRequest'))"
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,125 @@ def test_template_loader_rejects_what_it_cannot_evaluate(tmp_path: Path) -> None
 def test_triggers_on_main_and_on_pull_requests(pipeline: Pipeline) -> None:
     assert pipeline.doc["trigger"]["branches"]["include"] == ["main"]
     assert pipeline.doc["pr"]["branches"]["include"] == ["main"]
+
+
+def test_the_stages_come_from_the_template_the_service_connections_require(pipeline: Pipeline) -> None:
+    # docs/cicd.md's required-template check names this path; the pipeline file has no stages of its own
+    raw = yaml.safe_load(PIPELINE_FILE.read_text(encoding="utf-8"))
+    assert raw["extends"] == {"template": "pipelines/templates/platform.yml"}
+    assert not {"stages", "jobs", "steps"} & set(raw)
+    assert pipeline.doc["extended_template"] == REPO_ROOT / "pipelines" / "templates" / "platform.yml"
+
+
+# --- who may run as the deployer ------------------------------------------------------------------
+
+_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<var>variables\['(?P<name>[^']+)'\])|(?P<fn>[A-Za-z]+)\(|(?P<close>\))|(?P<comma>,))")
+
+
+def evaluate(condition: str, context: dict[str, str]) -> bool:
+    """Azure Pipelines' condition expressions, as far as these stages use them: and/or/not, eq/ne
+    (case-insensitive, like the service), startsWith, succeeded/succeededOrFailed/always (the
+    dependencies are taken to have succeeded), string literals and variables['Name']. Anything else
+    is an error, so an unknown construct cannot make a check pass."""
+    tokens = []
+    pos = 0
+    while pos < len(condition.rstrip()):
+        m = _TOKEN.match(condition, pos)
+        if not m:
+            raise ValueError(f"cannot read condition at {condition[pos:]!r}")
+        tokens.append(m)
+        pos = m.end()
+    it = iter(tokens)
+
+    def value(tok):
+        if tok.group("str"):
+            return tok.group("str")[1:-1].replace("''", "'")
+        if tok.group("var"):
+            return context.get(tok.group("name"), "")
+        if tok.group("fn"):
+            name, args = tok.group("fn").lower(), []
+            nxt = next(it)
+            while not nxt.group("close"):
+                args.append(value(nxt))
+                nxt = next(it)
+                if nxt.group("comma"):
+                    nxt = next(it)
+            functions = {
+                "and": lambda *a: all(a), "or": lambda *a: any(a), "not": lambda a: not a,
+                "eq": lambda a, b: str(a).lower() == str(b).lower(), "ne": lambda a, b: str(a).lower() != str(b).lower(),
+                "startswith": lambda a, b: str(a).lower().startswith(str(b).lower()),
+                "succeeded": lambda: True, "succeededorfailed": lambda: True, "always": lambda: True,
+            }
+            if name not in functions:
+                raise ValueError(f"unknown function {name}() in {condition!r}")
+            return functions[name](*args)
+        raise ValueError(f"unexpected token {tok.group(0)!r} in {condition!r}")
+
+    return bool(value(next(it)))
+
+
+PULL_REQUEST = {"Build.Reason": "PullRequest", "Build.SourceBranch": "refs/pull/7/merge"}
+PR_NAMED_MAIN = {"Build.Reason": "PullRequest", "Build.SourceBranch": "refs/heads/main"}
+OTHER_BRANCH = {"Build.Reason": "IndividualCI", "Build.SourceBranch": "refs/heads/feature/x"}
+MAIN_RUNS = [{"Build.Reason": reason, "Build.SourceBranch": "refs/heads/main"}
+             for reason in ("IndividualCI", "BatchedCI", "Manual", "Schedule")]
+
+
+def uses_a_deploy_identity(stage: dict) -> list[str]:
+    """Why a stage must never run for a pull request: a service connection, an environment, a plan."""
+    why = []
+    for job in stage["jobs"]:
+        if "environment" in job:
+            why.append(f"environment {job['environment']}")
+        for step in job_steps(job):
+            inputs = step.get("inputs", {})
+            for key in ("azureSubscription", "connectedServiceNameARM", "azureResourceManagerConnection"):
+                if key in inputs:
+                    why.append(f"service connection {inputs[key]}")
+            if step.get("task", "").startswith("PublishPipelineArtifact") and str(inputs.get("artifact", "")).startswith("tfplan"):
+                why.append(f"publishes {inputs['artifact']}")
+    return why
+
+
+def test_the_condition_evaluator_reads_the_real_conditions() -> None:
+    assert evaluate(MAIN_ONLY, MAIN_RUNS[0]) is True
+    assert evaluate(MAIN_ONLY, PULL_REQUEST) is False
+    assert evaluate("and(succeeded(), eq(variables['Build.SourceBranch'], 'refs/heads/main'))", PR_NAMED_MAIN) is True
+    with pytest.raises(ValueError, match="unknown function"):
+        evaluate("in(variables['Build.Reason'], 'Manual')", MAIN_RUNS[0])
+
+
+def test_pull_requests_never_run_a_stage_with_a_deploy_identity(pipeline: Pipeline) -> None:
+    guarded = 0
+    for stage in pipeline.stages:
+        why = uses_a_deploy_identity(stage)
+        condition = stage.get("condition", "succeeded()")
+        if not why:
+            continue
+        guarded += 1
+        for context in (PULL_REQUEST, PR_NAMED_MAIN, OTHER_BRANCH):
+            assert not evaluate(condition, context), f"{stage['stage']} ({', '.join(why)}) runs for {context}"
+        for context in MAIN_RUNS:
+            assert evaluate(condition, context), f"{stage['stage']} does not run for {context}"
+    assert guarded == 4, "Plan_dev, Plan_prod, Apply_dev, Apply_prod"
+
+
+def test_validate_has_no_azure_identity_and_publishes_nothing_secret(pipeline: Pipeline) -> None:
+    stage = pipeline.stage("Validate")
+    assert uses_a_deploy_identity(stage) == []
+    assert evaluate(stage.get("condition", "succeeded()"), PULL_REQUEST), "pull requests are validated"
+    steps = steps_of(pipeline, "Validate")
+    assert tasks(steps, "AzureCLI@2") == []
+    for loc, text in walk_strings(stage):
+        assert "System.AccessToken" not in text, f"{loc}: the job token is not given to PR code"
+    published = {t["inputs"]["artifact"]: t["inputs"]["targetPath"] for t in tasks(steps, "PublishPipelineArtifact@1")}
+    assert published == {"security-reports": "$(Common.TestResultsDirectory)/security", "cdktf-out": "cdktf.out"}
+
+
+def test_the_bite_a_pr_condition_on_a_plan_stage_is_caught(pipeline: Pipeline) -> None:
+    stage = dict(pipeline.stage("Plan_prod"), condition="succeeded()")
+    assert uses_a_deploy_identity(stage)
+    assert evaluate(stage["condition"], PULL_REQUEST), "without the main-only condition a PR would plan as prod"
 
 
 # --- stage order and dependencies -----------------------------------------------------------------
@@ -185,6 +305,7 @@ def test_validate_synthesizes_with_remote_state_then_scans_and_publishes(pipelin
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_plan_uses_the_scanned_synth_wif_connection_and_publishes_the_saved_plan(pipeline: Pipeline, env: str) -> None:
+    assert pipeline.stage(f"Plan_{env}")["condition"] == MAIN_ONLY
     steps = steps_of(pipeline, f"Plan_{env}")
     (download,) = tasks(steps, "DownloadPipelineArtifact@2")
     assert download["inputs"]["artifact"] == "cdktf-out"
@@ -314,11 +435,13 @@ def test_no_inline_secrets_in_the_pipeline(pipeline: Pipeline) -> None:
 )
 def test_the_inline_secret_check_bites_on_a_planted_secret(pipeline: Pipeline, tmp_path: Path, line: str, expected: str) -> None:
     anchor = "              PHASE2_BACKEND: azurerm\n"
-    bad = PIPELINE_FILE.read_text().replace(anchor, anchor + line)
     copy = tmp_path / "azure-pipelines.yml"
-    copy.write_text(bad)
-    (tmp_path / "pipelines").symlink_to(REPO_ROOT / "pipelines")
-    problems = inline_secret_problems(load_pipeline(copy), [copy])
+    copy.write_text(PIPELINE_FILE.read_text())
+    shutil.copytree(REPO_ROOT / "pipelines", tmp_path / "pipelines")
+    platform = tmp_path / "pipelines" / "templates" / "platform.yml"
+    assert anchor in platform.read_text()
+    platform.write_text(platform.read_text().replace(anchor, anchor + line))
+    problems = inline_secret_problems(load_pipeline(copy), [copy, platform])
     assert any(expected in p for p in problems), problems
 
 

@@ -1,5 +1,6 @@
-"""Gate 1: checkov over every synthesized stack, offline, with zero failures. The only skipped checks
-are those in security/checkov-skips.yaml, each listed once with its reason, and each still needed."""
+"""Gate 1: checkov over every synthesized stack, offline, with zero failures. A failure is skipped only
+on the (check, stack, construct path) targets security/checkov-skips.yaml names, each check listed once
+with its reason; the same finding anywhere else fails the gate, and so does a target that hides nothing."""
 
 from __future__ import annotations
 
@@ -40,22 +41,35 @@ def test_each_skipped_check_is_listed_once_with_a_reason() -> None:
     ids = [entry["id"] for entry in raw["skips"]]
     assert len(ids) == len(set(ids)), f"listed more than once: {sorted({i for i in ids if ids.count(i) > 1})}"
     for entry in raw["skips"]:
-        assert set(entry) == {"id", "reason"}, entry
+        assert set(entry) == {"id", "reason", "resources"}, entry
         assert len(entry["reason"].split()) >= 5, f"{entry['id']}: the reason must say why"
-    assert [s.id for s in security_scan.load_skips(SKIPS)] == ids
+    loaded = security_scan.load_skips(SKIPS)
+    assert [s.id for s in loaded] == ids
+    for skip in loaded:  # scoped: never a whole stack, never a pattern
+        assert skip.targets and all("*" not in path and path for _, path in skip.targets), skip.id
 
 
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("skips:\n  - id: CKV_AZURE_35\n    reason: public endpoints are needed by design here\n"
-         "  - id: CKV_AZURE_35\n    reason: listed a second time for another resource\n",
+        ("skips:\n  - id: CKV_AZURE_35\n    reason: public endpoints are needed by design here\n    resources: {s: [a]}\n"
+         "  - id: CKV_AZURE_35\n    reason: listed a second time for another resource\n    resources: {s: [b]}\n",
          "skips[1].id = CKV_AZURE_35: already listed at skips[0]; list each check once"),
         ("skips:\n  - id: CKV_AZURE_35\n", "skips[0].reason for CKV_AZURE_35 = None: must say why"),
         ("skips:\n  - id: CKV_AZURE_35\n    reason: because\n", "must say why, in at least 20 characters"),
         ("skips:\n  - id: azure-35\n    reason: a perfectly long reason for it\n", "must be a checkov check id"),
         ("skips:\n  - id: CKV_AZURE_35\n    reason: a perfectly long reason for it\n    resource: x\n",
          "unknown key(s) ['resource']"),
+        ("skips:\n  - id: CKV_AZURE_35\n    reason: a perfectly long reason for it\n",
+         "skips[0].resources for CKV_AZURE_35 = None: must map each stack to the construct paths"),
+        ("skips:\n  - id: CKV_AZURE_35\n    reason: a perfectly long reason for it\n    resources: {'*': [a]}\n",
+         "stack name '*' must be a stack name such as phase2-dev (no wildcards)"),
+        ("skips:\n  - id: CKV_AZURE_35\n    reason: a perfectly long reason for it\n    resources: {phase2-dev: ['foundation/*']}\n",
+         "'foundation/*' must be a construct path below the stack"),
+        ("skips:\n  - id: CKV_AZURE_35\n    reason: a perfectly long reason for it\n    resources: {phase2-dev: []}\n",
+         "resources.phase2-dev = []: must be a non-empty list of construct paths"),
+        ("skips:\n  - id: CKV_AZURE_35\n    reason: a perfectly long reason for it\n    resources: {phase2-dev: [a, a]}\n",
+         "'a' is listed twice"),
         ("- CKV_AZURE_35\n", "must be a mapping with exactly one key 'skips'"),
     ],
 )
@@ -76,12 +90,49 @@ def test_checkov_finds_no_failure_in_any_stack(gate) -> None:
         assert gate.passed.get(stack, 0) >= 10, f"{stack}: only {gate.passed.get(stack, 0)} checks ran"
 
 
-def test_every_skip_still_hides_a_real_failure(stacks: list[Path], tmp_path: Path) -> None:
-    """A skip whose check passes anyway is stale and would hide a future regression: remove it."""
-    unskipped = security_scan.run_checkov(stacks, [], out_dir=tmp_path, checkov=CHECKOV)
-    failing = {f.check_id for f in unskipped.failed}
-    stale = [s.id for s in security_scan.load_skips(SKIPS) if s.id not in failing]
-    assert stale == [], f"skips that hide nothing: {stale}"
+def test_every_skip_target_still_hides_a_real_failure(gate) -> None:
+    """A skip whose check passes anyway is stale and would hide a future regression: the gate says so."""
+    assert gate.stale == []
+    listed = {(s.id, stack, path) for s in security_scan.load_skips(SKIPS) for stack, path in s.targets}
+    assert {(s.id, f.stack, f.path) for f, s in gate.skipped} == listed
+
+
+def test_a_skip_hides_its_finding_on_the_named_resource_only(synthesized: dict, tmp_path: Path) -> None:
+    """One checkov run: a copy of a stack under another name gets none of its skips; a target dropped
+    from the list fails again; a target whose check passes is reported stale."""
+    skips = security_scan.load_skips(SKIPS)
+    dropped = next(s for s in skips if ("phase2-prod", "generator/runtime-storage") in s.targets)
+    planted = next(s for s in skips if s.id == "CKV_AZURE_103")
+    changed = []
+    for s in skips:
+        targets = set(s.targets)
+        if s is dropped:
+            targets.discard(("phase2-prod", "generator/runtime-storage"))
+        if s is planted:
+            targets.add(("phase2-dev", "generator/app"))  # the Function App passes CKV_AZURE_103 (a factory check)
+        if targets:
+            changed.append(security_scan.Skip(s.id, s.reason, frozenset(targets)))
+    paths = []
+    for name in ("phase2-dev", "phase2-prod", "phase2-copy"):
+        doc = copy.deepcopy(synthesized["phase2-prod" if name == "phase2-copy" else name])
+        if name == "phase2-copy":
+            doc["//"]["metadata"]["stackName"] = name
+            for items in doc.get("resource", {}).values():
+                for block in items.values():
+                    meta = block.get("//", {}).get("metadata", {})
+                    if meta.get("path", "").startswith("phase2-prod/"):
+                        meta["path"] = "phase2-copy/" + meta["path"].removeprefix("phase2-prod/")
+        stack = tmp_path / "stacks" / name / "cdk.tf.json"
+        stack.parent.mkdir(parents=True)
+        stack.write_text(json.dumps(doc))
+        paths.append(stack)
+    result = security_scan.run_checkov(paths, changed, out_dir=tmp_path / "out", checkov=CHECKOV)
+    prod_skipped = {(s.id, f.path) for f, s in result.skipped if f.stack == "phase2-prod"}
+    copy_failed = {(f.check_id, f.path) for f in result.failed if f.stack == "phase2-copy"}
+    assert prod_skipped - {(dropped.id, "generator/runtime-storage")} <= copy_failed, "the copy gets no skip"
+    assert (dropped.id, "generator/runtime-storage") in {(f.check_id, f.path) for f in result.failed if f.stack == "phase2-prod"}
+    assert [(s.id, stack, path) for s, stack, path in result.stale] == [("CKV_AZURE_103", "phase2-dev", "generator/app")]
+    assert any("stale skip CKV_AZURE_103 on generator/app" in p for p in result.problems)
 
 
 def _first(doc: dict, rtype: str) -> dict:
@@ -123,9 +174,13 @@ def test_scan_command_publishes_junit_for_the_pipeline(synth_outdir: Path, tmp_p
         capture_output=True, text=True, env={**TOOL_ENV, "PATH": "/usr/bin:/bin"}, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    suites = ET.parse(tmp_path / "checkov-junit.xml").getroot()
-    assert int(suites.get("tests")) > 0 and int(suites.get("failures")) == 0
-    assert json.loads((tmp_path / "checkov.json").read_text())["summary"]["failed"] == 0
+    suites = ET.parse(tmp_path / "checkov-junit.xml").getroot().findall("testsuite")
+    assert {s.get("name") for s in suites} == {"checkov phase2-dev", "checkov phase2-prod"}
+    for suite in suites:
+        assert int(suite.get("tests")) > 10 and int(suite.get("failures")) == 0
+        assert int(suite.get("skipped")) > 0  # the named skips appear as skipped cases, with their reason
+        assert all(s.get("message") for s in suite.iter("skipped"))
+    assert json.loads((tmp_path / "checkov.json").read_text())["summary"]["passed"] > 0  # checkov's own report
 
 
 def test_scan_command_fails_clearly_without_stacks(tmp_path: Path) -> None:
