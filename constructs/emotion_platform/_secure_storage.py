@@ -27,10 +27,13 @@ def secure_storage_account(
     replication: str = "LRS",
     delete_retention_days: int = 7,
     allowed_ip_ranges: Sequence[str] = (),
+    sas_expiration_period: str = "01.00:00:00",
+    sas_expiration_action: str = "Log",
     tags: Mapping[str, str] | None = None,
 ) -> StorageAccount:
     """StorageV2 with TLS 1.2, HTTPS only, no public blobs, no cross-tenant replication, infrastructure
-    encryption, Entra ID by default in the portal, a one-day SAS expiration policy, blob and container soft
+    encryption, Entra ID by default in the portal, a SAS expiration policy (one day and logged unless the
+    caller knows the longest SAS it signs: then that, and longer ones blocked), blob and container soft
     delete.
 
     Versioning stays off: Azure rejects it together with a hierarchical namespace (ADLS Gen2). With
@@ -63,8 +66,8 @@ def secure_storage_account(
             bypass=["AzureServices"],
             ip_rules=list(allowed_ip_ranges) or None,
         ),
-        # Any SAS signed with an account key should be short-lived; longer ones are logged.
-        sas_policy=StorageAccountSasPolicy(expiration_period="01.00:00:00", expiration_action="Log"),
+        # Any SAS signed with an account key should be short-lived; longer ones are logged or blocked.
+        sas_policy=StorageAccountSasPolicy(expiration_period=sas_expiration_period, expiration_action=sas_expiration_action),
         blob_properties=StorageAccountBlobProperties(
             versioning_enabled=False,
             delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(days=delete_retention_days),

@@ -83,6 +83,8 @@ class FunctionConfig:
     dirty_ratio: float = 0.05
     max_rows: int = 5_000_000
     deploy_code: bool = True
+    # connection-string mode: lifetime of the bronze write SAS; any apply after half of it mints a new one
+    sas_valid_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,12 @@ class EnvironmentConfig:
     @property
     def standalone(self) -> bool:
         return self.foundation.mode == "standalone"
+
+    @property
+    def writes_secrets(self) -> bool:
+        """Whether the stack writes anything to Key Vault: the bronze SAS (connection-string mode) and the
+        generator's function key (only when the factory calls the generator)."""
+        return self.function.storage_mode == "connection_string" or self.pipeline.call_generator
 
 
 # --- the schema ----------------------------------------------------------------------------------
@@ -223,6 +231,7 @@ _SCHEMA: dict[str, dict[str, _Rule]] = {
         "dirty_ratio": _Rule((int, float), 0.05, _between(0.0, 1.0)),
         "max_rows": _Rule(int, 5_000_000, _between(1, 100_000_000)),
         "deploy_code": _Rule(bool, True),
+        "sas_valid_days": _Rule(int, 30, _between(2, 365)),
     },
     "data_factory": {
         "name": _Rule(str, check=_name("data_factory")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from cdktf import AzurermBackend, LocalBackend, TerraformOutput, TerraformStack
+from cdktf import AzurermBackend, Fn, LocalBackend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktf_cdktf_provider_azurerm.data_factory import DataFactory, DataFactoryIdentity
 from cdktf_cdktf_provider_azurerm.provider import (
@@ -16,6 +16,7 @@ from cdktf_cdktf_provider_azurerm.provider import (
     AzurermProviderFeaturesStorage,
 )
 from cdktf_cdktf_provider_time.provider import TimeProvider
+from cdktf_cdktf_provider_time.rotating import Rotating
 from constructs import Construct
 
 from . import roles
@@ -28,8 +29,9 @@ from .pipeline_settings import GeneratorCall
 
 # Secret names in the vault: what Phase 3 and the pipeline look up.
 BRONZE_CONNECTION_SECRET = "bronze-storage-connection-string"
-STORAGE_KEY_SECRET = "datalake-storage-account-key"
 GENERATOR_KEY_SECRET = "generator-function-key"
+# The bronze SAS starts a little before it is minted (clock skew between the runner and Azure).
+SAS_CLOCK_SKEW = "-15m"
 
 
 class DataFactoryStack(TerraformStack):
@@ -40,8 +42,15 @@ class DataFactoryStack(TerraformStack):
     least-privilege RBAC for the Function and Factory identities, the silver pipeline, and outputs for
     Phase 3. Tenant, subscription and deployer come from the Azure login, never from code or config.
 
+    What an environment does not use, it does not create: the bronze secret exists in
+    connection-string mode only, and holds a container SAS (create + write on bronze, renewed by
+    ``sas_rotation``), never the account key; the function key, its grant to the factory, the host-keys
+    read and the factory's Key Vault linked service exist only with ``pipeline.call_generator``; the
+    deployer's Key Vault role only when something is written.
+
     Escape hatches: ``client``, ``foundation``, ``function``, ``factory``, ``secrets`` (name -> resource),
-    ``factory_grants``, ``deployer_grants``, ``silver`` (None until ``silver_pipeline`` exists).
+    ``factory_grants``, ``deployer_grants``, ``bronze_sas`` and ``sas_rotation`` (None in identity mode),
+    ``silver`` (None until ``silver_pipeline`` exists).
     """
 
     def __init__(
@@ -81,28 +90,34 @@ class DataFactoryStack(TerraformStack):
         self.client = DataAzurermClientConfig(self, "client")
 
         self.foundation = Foundation(
-            self, "foundation", config=config, tenant_id=self.client.tenant_id, deployer_object_id=self.client.object_id
+            self, "foundation", config=config, tenant_id=self.client.tenant_id,
+            subscription_id=self.client.subscription_id, deployer_object_id=self.client.object_id,
         )
         storage, vault = self.foundation.storage, self.foundation.vault
         rg, location, tags = self.foundation.resource_group_name, config.location, dict(config.tags)
 
-        # --- secrets the seed needs (connection-string design only; identity mode has no keys) ------
+        # --- the bronze secret (connection-string design only; identity mode has no keys) ----------
+        # A container SAS, create + write on bronze only, valid sas_valid_days from its start; the
+        # time_rotating turns over at half that, so any apply in the second half mints a fresh one.
         self.secrets = {}
+        self.bronze_sas = self.sas_rotation = None
         bronze_secret = None
         if config.function.storage_mode == "connection_string":
+            days = config.function.sas_valid_days
+            self.sas_rotation = Rotating(self, "bronze-sas-rotation", rotation_days=max(1, days // 2))
+            start = Fn.timeadd(self.sas_rotation.rfc3339, SAS_CLOCK_SKEW)
+            expiry = Fn.timeadd(self.sas_rotation.rfc3339, f"{days * 24}h")
+            self.bronze_sas = storage.container_write_sas(
+                "bronze-write-sas", container=storage.bronze_container_name, start=start, expiry=expiry
+            )
             bronze_secret = vault.add_secret(
                 "bronze-connection-string",
                 name=BRONZE_CONNECTION_SECRET,
-                value=storage.connection_string,
-                content_type="text/plain; storage connection string (bronze)",
+                value=storage.sas_connection_string(self.bronze_sas),
+                content_type="text/plain; storage connection string with a container SAS (bronze: create, write)",
+                expiration_date=expiry,
             )
             self.secrets[BRONZE_CONNECTION_SECRET] = bronze_secret
-            self.secrets[STORAGE_KEY_SECRET] = vault.add_secret(
-                "storage-account-key",
-                name=STORAGE_KEY_SECRET,
-                value=storage.access_key,
-                content_type="text/plain; storage account access key (data lake)",
-            )
 
         fn = config.function
         self.function = GeneratorFunction(
@@ -131,12 +146,13 @@ class DataFactoryStack(TerraformStack):
             rbac_propagation_wait=config.key_vault.rbac_propagation_wait,
             tags=tags,
         )
-        self.secrets[GENERATOR_KEY_SECRET] = vault.add_secret(
-            "generator-function-key",
-            name=GENERATOR_KEY_SECRET,
-            value=self.function.default_function_key,
-            content_type="text/plain; Azure Functions function key (generator)",
-        )
+        if config.pipeline.call_generator:  # the factory's Azure Function activity is the key's only user
+            self.secrets[GENERATOR_KEY_SECRET] = vault.add_secret(
+                "generator-function-key",
+                name=GENERATOR_KEY_SECRET,
+                value=self.function.default_function_key,
+                content_type="text/plain; Azure Functions function key (generator)",
+            )
 
         # --- Data Factory ---------------------------------------------------------------------------
         self.factory = DataFactory(
@@ -161,8 +177,9 @@ class DataFactoryStack(TerraformStack):
             storage.grant_read("factory-reads-bronze", adf, container=storage.bronze_container_name),
             storage.grant_write("factory-writes-silver", adf, container=storage.silver_container_name),
             storage.grant_write("factory-writes-quarantine", adf, container=storage.quarantine_container_name),
-            vault.grant_read("factory-reads-generator-key", adf, secret=self.secrets[GENERATOR_KEY_SECRET]),
         ]
+        if GENERATOR_KEY_SECRET in self.secrets:
+            self.factory_grants.append(vault.grant_read("factory-reads-generator-key", adf, secret=self.secrets[GENERATOR_KEY_SECRET]))
 
         # The deployer (a developer, or the pipeline's service connection) may list what landed in bronze:
         # the post-deploy smoke test proves a new blob appeared, keylessly (`--auth-mode login`).
@@ -217,7 +234,7 @@ class DataFactoryStack(TerraformStack):
             bronze_container=storage.bronze_container_name,
             silver_container=storage.silver_container_name,
             quarantine_container=storage.quarantine_container_name,
-            key_vault_id=vault.vault_id,
+            key_vault_id=vault.vault_id if generator is not None else None,  # the linked service only where a key is read
             compute=config.pipeline.compute,
             schedule=config.pipeline.schedule,
             generator=generator,

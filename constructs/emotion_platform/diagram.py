@@ -33,7 +33,10 @@ LABELS = {
     "azurerm_data_factory_data_flow": "Data flow",
     "azurerm_data_factory_trigger_schedule": "Schedule trigger",
     "terraform_data": "Code deployment (az CLI)",
+    "azurerm_storage_account_blob_container_sas": "Container SAS (create, write)",
 }
+# Data sources that compute a value rather than reference something that exists already.
+COMPUTED = {"azurerm_storage_account_blob_container_sas"}
 GROUPS = {"foundation": "Foundation", "generator": "GeneratorFunction", "silver": "SilverPipeline", "": "DataFactoryStack"}
 ROLE_SHORT = {
     "Storage Blob Data Reader": "Blob Data Reader",
@@ -86,7 +89,7 @@ def mermaid(doc: dict) -> str:
         node = "n" + str(len(ids) + 1)
         ids[(type_, key)] = node
         name = block.get("name") if isinstance(block.get("name"), str) and "${" not in block.get("name", "") else path.rsplit("/", 1)[-1]
-        existing = " (Phase 1)" if block["__kind"] == "data" else ""
+        existing = " (existing)" if block["__kind"] == "data" and type_ not in COMPUTED else ""
         label = f"{LABELS[type_]}{existing}<br/>{name}"
         shape = f'{node}[("{label}")]' if type_ in ("azurerm_storage_container", "azurerm_key_vault_secret") else f'{node}["{label}"]'
         group = path.split("/", 1)[0] if "/" in path else ""

@@ -7,22 +7,25 @@
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_azurerm.data_azurerm_log_analytics_workspace import DataAzurermLogAnalyticsWorkspace
+from cdktf_cdktf_provider_azurerm.data_azurerm_resources import DataAzurermResources
 from cdktf_cdktf_provider_azurerm.data_azurerm_resource_group import DataAzurermResourceGroup
 from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
 from constructs import Construct
 
 from .config import EnvironmentConfig
+from .diagnostics import to_log_analytics
 from .secrets_vault import SecretsVault
 from .silver_storage import SilverStorage
 
 
 class Foundation(Construct):
-    """Exposes ``resource_group``, ``workspace``, ``storage`` (SilverStorage) and ``vault`` (SecretsVault)
-    the same way in both modes, so the rest of the stack does not care which one it got."""
+    """Exposes ``resource_group``, ``workspace_id``, ``storage`` (SilverStorage) and ``vault`` (SecretsVault)
+    the same way in both modes, so the rest of the stack does not care which one it got. ``workspace`` is
+    the created workspace (None for Phase 1's, which ``workspace_lookup`` checks without reading keys)."""
 
-    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig, tenant_id: str, deployer_object_id: str) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig, tenant_id: str, subscription_id: str,
+                 deployer_object_id: str) -> None:
         super().__init__(scope, id)
         f, s, kv = config.foundation, config.storage, config.key_vault
         tags = dict(config.tags)
@@ -41,7 +44,14 @@ class Foundation(Construct):
                 location=config.location,
                 sku="PerGB2018",
                 retention_in_days=f.log_retention_days,
+                local_authentication_enabled=False,  # no shared workspace keys: Entra ID for every reader and writer
                 tags=tags,
+            )
+            self._workspace_id = self.workspace.id
+            self.workspace_lookup = None
+            self.workspace_diagnostics = to_log_analytics(
+                self, "workspace-diagnostics", target_resource_id=self.workspace.id, workspace_id=self.workspace.id,
+                log_category_group="audit",  # who queried what (LAQueryLogs)
             )
             self.storage = SilverStorage(
                 self,
@@ -54,8 +64,10 @@ class Foundation(Construct):
                 quarantine_container=s.quarantine_container,
                 replication=s.replication,
                 delete_retention_days=s.delete_retention_days,
-                # Keys exist only where a connection string is part of the design.
+                # Keys exist only where a connection string is part of the design; then they sign only the
+                # Function's bronze SAS, and the account refuses any SAS living longer than that one.
                 shared_access_key_enabled=config.function.storage_mode == "connection_string",
+                max_sas_valid_days=config.function.sas_valid_days if config.function.storage_mode == "connection_string" else None,
                 allowed_ip_ranges=s.allowed_ip_ranges,
                 lifecycle_policy=s.lifecycle_policy,
                 bronze_cool_after_days=s.bronze_cool_after_days,
@@ -81,14 +93,29 @@ class Foundation(Construct):
                 tags=tags,
             )
         else:
+            self.workspace_diagnostics = None  # Phase 1 owns its workspace's settings
             self.resource_group = DataAzurermResourceGroup(self, "resource-group", name=f.resource_group_name)
             rg = self.resource_group.name
-            self.workspace = DataAzurermLogAnalyticsWorkspace(self, "workspace", name=f.log_analytics_workspace_name, resource_group_name=rg)
+            # Not data.azurerm_log_analytics_workspace: it reads the workspace's shared keys into state.
+            # The id is built from names; a keyless lookup fails the plan with one message if it is wrong.
+            self.workspace = None
+            self._workspace_id = (f"/subscriptions/{subscription_id}/resourceGroups/{f.resource_group_name}"
+                                  f"/providers/Microsoft.OperationalInsights/workspaces/{f.log_analytics_workspace_name}")
+            self.workspace_lookup = DataAzurermResources(
+                self, "workspace", resource_group_name=f.resource_group_name,
+                type="Microsoft.OperationalInsights/workspaces", name=f.log_analytics_workspace_name,
+            )
+            self.workspace_lookup.add_override("lifecycle.postcondition", [{
+                "condition": "${length(self.resources) == 1}",
+                "error_message": (f"foundation.log_analytics_workspace_name = '{f.log_analytics_workspace_name}': no such Log Analytics "
+                                  f"workspace in resource group '{f.resource_group_name}' ({config.source})"),
+            }])
             self.storage = SilverStorage.from_existing(
                 self,
                 "storage",
                 name=f.storage_account_name,
-                resource_group_name=rg,
+                resource_group_name=f.resource_group_name,
+                subscription_id=subscription_id,
                 bronze_container=f.bronze_container,
                 silver_container=s.silver_container,
                 quarantine_container=s.quarantine_container,
@@ -117,4 +144,4 @@ class Foundation(Construct):
 
     @property
     def workspace_id(self) -> str:
-        return self.workspace.id
+        return self._workspace_id

@@ -23,6 +23,7 @@ from emotion_events import app_settings as settings
 
 from . import roles
 from ._secure_storage import secure_storage_account
+from .diagnostics import to_log_analytics
 from .function_package import FUNCTION_APP_DIR, archive_for
 from .secrets_vault import SecretsVault
 from .silver_storage import SilverStorage
@@ -67,8 +68,14 @@ class GeneratorFunction(Construct):
       assignment has propagated. Deploying restarts the host, which then resolves the Key Vault
       references with the by-then authorized identity.
 
+    - Host keys are read (``data.azurerm_function_app_host_keys``, which stores the master key in state
+      too) only when ``default_function_key`` is used, after the code is deployed.
+    - Diagnostics: the app's logs and metrics and the runtime account's blob service logs go to the
+      ``log_analytics_workspace_id`` workspace (keyless diagnostic settings).
+
     Escape hatches: ``app``, ``plan``, ``identity``, ``runtime_storage``, ``package_container``,
-    ``insights``, ``asset``, ``deploy`` (None when ``deploy_code=False``), ``host_keys``, ``rbac_wait``.
+    ``insights``, ``asset``, ``deploy`` (None when ``deploy_code=False``), ``host_keys`` (None until
+    ``default_function_key`` is used), ``rbac_wait``, ``diagnostics`` (name -> setting).
     """
 
     def __init__(
@@ -192,6 +199,20 @@ class GeneratorFunction(Construct):
             depends_on=host_grants,
         )
 
+        # Application Insights is workspace-based already (its telemetry lands in the same workspace);
+        # a diagnostic setting on it would only ingest the same data twice.
+        self.diagnostics = {
+            "app": to_log_analytics(self, "app-diagnostics", target_resource_id=self.app.id,
+                                    workspace_id=log_analytics_workspace_id),  # allLogs: FunctionAppLogs
+            "runtime-blob": to_log_analytics(
+                self,
+                "runtime-blob-diagnostics",
+                target_resource_id=f"{self.runtime_storage.id}/blobServices/default",
+                workspace_id=log_analytics_workspace_id,  # StorageRead, StorageWrite, StorageDelete
+                metric_category="Transaction",
+            ),
+        }
+
         # Key Vault references resolve with the system-assigned identity, which exists only now.
         self.secret_grants = []
         if storage_mode == "connection_string":
@@ -231,10 +252,9 @@ class GeneratorFunction(Construct):
                 [f"{self.app.terraform_resource_type}.{self.app.friendly_unique_id}"],
             )
             after_deploy = [self.deploy]
-        # Function keys exist once the host has started with code.
-        self.host_keys = DataAzurermFunctionAppHostKeys(
-            self, "host-keys", name=self.app.name, resource_group_name=resource_group_name, depends_on=after_deploy
-        )
+        self._host_keys_after = after_deploy
+        self._resource_group_name = resource_group_name
+        self.host_keys = None
 
     @property
     def principal_id(self) -> str:
@@ -256,7 +276,13 @@ class GeneratorFunction(Construct):
 
     @property
     def default_function_key(self) -> str:
-        """Secret: the host's default function key (write it to Key Vault, never to an output)."""
+        """Secret: the host's default function key (write it to Key Vault, never to an output). The first
+        use adds ``host_keys``; function keys exist once the host has started with code."""
+        if self.host_keys is None:
+            self.host_keys = DataAzurermFunctionAppHostKeys(
+                self, "host-keys", name=self.app.name, resource_group_name=self._resource_group_name,
+                depends_on=self._host_keys_after,
+            )
         return self.host_keys.default_function_key
 
 

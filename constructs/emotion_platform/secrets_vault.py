@@ -20,13 +20,15 @@ class SecretsVault(Construct):
     """Key Vault with ``rbac_authorization_enabled`` (no access policies).
 
     Writing a secret right after granting the deployer a data-plane role fails with 403 while the
-    assignment propagates, so: the deployer (``deployer_object_id``, from ``data.azurerm_client_config``)
-    gets Key Vault Secrets Officer, a ``time_sleep`` waits ``rbac_propagation_wait``, and every secret
-    added through ``add_secret`` depends on that wait. Secrets carry a content type and an expiry date
-    from a ``time_rotating`` (renewed by the first apply after it lapses). ``grant_read`` gives Key Vault
-    Secrets User on one secret; ``reference`` is the app-setting form of a secret.
+    assignment propagates, so: with the first ``add_secret`` the deployer (``deployer_object_id``, from
+    ``data.azurerm_client_config``) gets Key Vault Secrets Officer, a ``time_sleep`` waits
+    ``rbac_propagation_wait``, and every secret depends on that wait. A vault nothing is written to grants
+    the deployer nothing. Secrets carry a content type and an expiry date from a ``time_rotating``
+    (renewed by the first apply after it lapses) unless the caller gives the value's own expiry.
+    ``grant_read`` gives Key Vault Secrets User on one secret; ``reference`` is the app-setting form.
 
-    Escape hatches: ``key_vault`` (resource or data source), ``deployer_role``, ``rbac_wait``, ``expiry``.
+    Escape hatches: ``key_vault`` (resource or data source); ``deployer_role``, ``rbac_wait``, ``expiry``
+    (None until the first secret is added; ``deployer_role`` also when ``assign_deployer_role=False``).
     """
 
     key_vault: KeyVault | DataAzurermKeyVault
@@ -105,7 +107,16 @@ class SecretsVault(Construct):
         return self
 
     def _finish(self, deployer_object_id: str, assign: bool, wait: str, expiry_days: int) -> None:
+        self._writer = (deployer_object_id, assign, wait, expiry_days)
         self.deployer_role = None
+        self.rbac_wait = None
+        self.expiry = None
+
+    def _ensure_writer(self) -> None:
+        """The deployer's role, the propagation wait and the expiry clock, made once, on first write."""
+        if self.rbac_wait is not None:
+            return
+        deployer_object_id, assign, wait, expiry_days = self._writer
         after: list[ITerraformDependable] = [self.key_vault]
         if assign:
             self.deployer_role = roles.grant(
@@ -137,8 +148,10 @@ class SecretsVault(Construct):
 
     # --- secrets ------------------------------------------------------------------------------
 
-    def add_secret(self, id: str, *, name: str, value: str, content_type: str) -> KeyVaultSecret:
-        """A secret written only after the deployer's role has propagated."""
+    def add_secret(self, id: str, *, name: str, value: str, content_type: str, expiration_date: str | None = None) -> KeyVaultSecret:
+        """A secret written only after the deployer's role has propagated. ``expiration_date`` (RFC 3339)
+        defaults to the vault's rotating expiry; pass the value's own expiry when it has one (a SAS)."""
+        self._ensure_writer()
         return KeyVaultSecret(
             self,
             id,
@@ -146,7 +159,7 @@ class SecretsVault(Construct):
             name=name,
             value=value,
             content_type=content_type,
-            expiration_date=self.expiry.rotation_rfc3339,
+            expiration_date=expiration_date or self.expiry.rotation_rfc3339,
             depends_on=[self.rbac_wait],
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .tf import DEV, PROD, data, one, ref, resources, role_assignments, walk_strings
+from .tf import DEV, PROD, data, lake_container_scope, workspace_id, one, ref, resources, role_assignments, walk_strings
 
 GUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 
@@ -53,10 +53,8 @@ def test_factory_has_a_system_identity_and_sends_diagnostics_to_log_analytics(sy
         fid, factory = one(doc, "azurerm_data_factory", "data-factory")
         assert factory["identity"] == {"type": "SystemAssigned"}
         _, diag = one(doc, "azurerm_monitor_diagnostic_setting", "data-factory-diagnostics")
-        kind = "resource" if stack == DEV else "data"
-        wid, _ = one(doc, "azurerm_log_analytics_workspace", "foundation/workspace", kind=kind)
         assert diag["target_resource_id"] == ref("azurerm_data_factory", fid, "id")
-        assert diag["log_analytics_workspace_id"] == ref("azurerm_log_analytics_workspace", wid, "id", kind=kind)
+        assert diag["log_analytics_workspace_id"] == workspace_id(doc)
         assert diag["enabled_log"] == [{"category_group": "allLogs"}]
         assert diag["log_analytics_destination_type"] == "Dedicated"
 
@@ -66,24 +64,19 @@ def test_factory_reads_bronze_writes_silver_and_quarantine_reads_the_generator_k
         doc = synthesized[stack]
         fid, _ = one(doc, "azurerm_data_factory", "data-factory")
         principal = ref("azurerm_data_factory", fid, "identity[0].principal_id")
-        kind = "resource" if stack == DEV else "data"
-        aid, _ = one(doc, "azurerm_storage_account", "foundation/storage/account", kind=kind)
-        containers = ref("azurerm_storage_account", aid, "id", kind=kind) + "/blobServices/default/containers/"
-
-        def container(layer: str) -> str:
-            if stack == PROD and layer == "bronze":
-                return containers + "bronze"  # Phase 1's container, by name
-            cid, _ = one(doc, "azurerm_storage_container", f"foundation/storage/{layer}")
-            return containers + ref("azurerm_storage_container", cid, "name")
-
-        kid, _ = one(doc, "azurerm_key_vault_secret", "foundation/vault/generator-function-key")
-        expected = sorted([
-            ("Storage Blob Data Reader", container("bronze")),
-            ("Storage Blob Data Contributor", container("silver")),
-            ("Storage Blob Data Contributor", container("quarantine")),
-            ("Key Vault Secrets User", ref("azurerm_key_vault_secret", kid, "resource_versionless_id")),
-        ])
-        assert sorted((role, scope) for p, role, scope in role_assignments(doc) if p == principal) == expected
+        expected = [
+            ("Storage Blob Data Reader", lake_container_scope(doc, "bronze")),
+            ("Storage Blob Data Contributor", lake_container_scope(doc, "silver")),
+            ("Storage Blob Data Contributor", lake_container_scope(doc, "quarantine")),
+        ]
+        if stack == DEV:  # only dev's factory calls the generator (pipeline.call_generator), so only it reads the key
+            kid, _ = one(doc, "azurerm_key_vault_secret", "foundation/vault/generator-function-key")
+            expected.append(("Key Vault Secrets User", ref("azurerm_key_vault_secret", kid, "resource_versionless_id")))
+        else:
+            assert resources(doc, "azurerm_key_vault_secret") == {}
+            assert resources(doc, "azurerm_data_factory_linked_service_key_vault") == {}, "no linked service without a secret to read"
+            assert data(doc, "azurerm_function_app_host_keys") == {}, "no host keys read where no key is used"
+        assert sorted((role, scope) for p, role, scope in role_assignments(doc) if p == principal) == sorted(expected)
 
 
 def test_no_identity_is_ever_owner_contributor_or_user_access_administrator(synthesized) -> None:
@@ -116,16 +109,30 @@ def test_deployer_may_list_bronze_for_the_smoke_test(synthesized) -> None:
         _, grant = one(doc, "azurerm_role_assignment", "foundation/storage/deployer-reads-bronze")
         assert grant["principal_id"] == "${data.azurerm_client_config.client.object_id}"
         assert grant["role_definition_name"] == "Storage Blob Data Reader"
-        assert "/blobServices/default/containers/" in grant["scope"]
+        assert grant["scope"] == lake_container_scope(doc, "bronze")
 
 
 def test_standalone_creates_the_foundation_and_existing_only_references_it(synthesized) -> None:
     dev, prod = synthesized[DEV], synthesized[PROD]
-    for type_ in ("azurerm_resource_group", "azurerm_log_analytics_workspace", "azurerm_key_vault"):
-        assert len(resources(dev, type_)) == 1 and resources(prod, type_) == {}, type_
-        assert data(dev, type_) == {} and len(data(prod, type_)) == 1, type_
+    assert len(resources(dev, "azurerm_key_vault")) == 1 and resources(prod, "azurerm_key_vault") == {}
+    assert data(dev, "azurerm_key_vault") == {} and len(data(prod, "azurerm_key_vault")) == 1
+    assert len(resources(dev, "azurerm_log_analytics_workspace")) == 1 and resources(prod, "azurerm_log_analytics_workspace") == {}
+    assert data(prod, "azurerm_log_analytics_workspace") == {}, "that data source reads the workspace's shared keys"
+    # both resource groups exist before the stack: dev's is pre-created per environment (docs/cicd.md)
+    assert resources(dev, "azurerm_resource_group") == {} == resources(prod, "azurerm_resource_group")
+    _, dev_rg = one(dev, "azurerm_resource_group", "foundation/resource-group", kind="data")
+    assert dev_rg["name"] == "rg-emotion-dev"
     _, rg = one(prod, "azurerm_resource_group", "foundation/resource-group", kind="data")
-    _, law = one(prod, "azurerm_log_analytics_workspace", "foundation/workspace", kind="data")
-    assert (rg["name"], law["name"]) == ("rg-emotion-prod", "log-emotion-prod")
+    _, lookup = one(prod, "azurerm_resources", "foundation/workspace", kind="data")
+    assert rg["name"] == "rg-emotion-prod"
+    assert (lookup["name"], lookup["type"], lookup["resource_group_name"]) == (
+        "log-emotion-prod", "Microsoft.OperationalInsights/workspaces", "rg-emotion-prod")
+    (check,) = lookup["lifecycle"]["postcondition"]
+    assert check["condition"] == "${length(self.resources) == 1}"
+    assert "foundation.log_analytics_workspace_name = 'log-emotion-prod': no such Log Analytics workspace" in check["error_message"]
     _, ws = one(dev, "azurerm_log_analytics_workspace", "foundation/workspace")
     assert (ws["sku"], ws["retention_in_days"]) == ("PerGB2018", 30)
+    assert ws["local_authentication_enabled"] is False and "local_authentication_disabled" not in ws
+    _, audit = one(dev, "azurerm_monitor_diagnostic_setting", "foundation/workspace-diagnostics")
+    assert audit["target_resource_id"] == audit["log_analytics_workspace_id"] == workspace_id(dev)
+    assert audit["enabled_log"] == [{"category_group": "audit"}]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from emotion_events import app_settings as names
 
-from .tf import DEV, PROD, data, depends_on, one, ref, resources
+from .tf import DEV, PROD, data, depends_on, lake_container_scope, one, ref, resources, workspace_id
 
 STACKS = (DEV, PROD)
 
@@ -46,9 +46,7 @@ def test_workspace_based_application_insights_with_entra_auth(synthesized) -> No
     for stack in STACKS:
         doc = synthesized[stack]
         iid, insights = one(doc, "azurerm_application_insights", "generator/insights")
-        kind = "resource" if stack == DEV else "data"
-        wid, _ = one(doc, "azurerm_log_analytics_workspace", "foundation/workspace", kind=kind)
-        assert insights["workspace_id"] == ref("azurerm_log_analytics_workspace", wid, "id", kind=kind)
+        assert insights["workspace_id"] == workspace_id(doc)
         assert insights["local_authentication_disabled"] is True
         uid, _ = one(doc, "azurerm_user_assigned_identity", "generator/identity")
         _, app = app_of(doc)
@@ -118,13 +116,14 @@ def test_no_app_setting_carries_a_secret(synthesized) -> None:
 def test_identity_mode_grants_bronze_write_to_the_workload_identity(synthesized) -> None:
     doc = synthesized[PROD]
     uid, _ = one(doc, "azurerm_user_assigned_identity", "generator/identity")
-    aid, _ = one(doc, "azurerm_storage_account", "foundation/storage/account", kind="data")
     _, grant = one(doc, "azurerm_role_assignment", "foundation/storage/bronze-writer")
     assert grant["principal_id"] == ref("azurerm_user_assigned_identity", uid, "principal_id")
     assert grant["role_definition_name"] == "Storage Blob Data Contributor"
-    assert grant["scope"] == ref("azurerm_storage_account", aid, "id", kind="data") + "/blobServices/default/containers/bronze"
+    assert grant["scope"] == lake_container_scope(doc, "bronze")
     _, app = app_of(doc)
-    assert app["app_settings"][names.BRONZE_ACCOUNT_URL] == ref("azurerm_storage_account", aid, "primary_blob_endpoint", kind="data")
+    # Phase 1's endpoint from its name: no data source that lists the account's keys
+    assert app["app_settings"][names.BRONZE_ACCOUNT_URL] == "https://stemotionprod01.blob.core.windows.net/"
+    assert data(doc, "azurerm_storage_account") == {}
     assert app["app_settings"][names.MANAGED_IDENTITY_CLIENT_ID] == ref("azurerm_user_assigned_identity", uid, "client_id")
     # connection-string mode: no storage role for the Function on the data lake at all
     assert not [r for r in resources(synthesized[DEV], "azurerm_role_assignment").values() if r["//"]["metadata"]["path"].endswith("bronze-writer")]
@@ -159,8 +158,11 @@ def test_code_is_deployed_in_the_same_apply_after_rbac_propagation(synthesized, 
         assert exec_["environment"]["APP"] == ref("azurerm_function_app_flex_consumption", fid, "name")
         assert exec_["environment"]["SUBSCRIPTION"] == "${data.azurerm_client_config.client.subscription_id}"
         assert (synth_outdir / "stacks" / stack / src).is_file()
-        _, keys = one(doc, "azurerm_function_app_host_keys", "generator/host-keys", kind="data")
-        assert depends_on(keys) == [f"terraform_data.{did}"], "function keys are read once the code runs"
+        if stack == DEV:  # the only stack whose factory uses the function key
+            _, keys = one(doc, "azurerm_function_app_host_keys", "generator/host-keys", kind="data")
+            assert depends_on(keys) == [f"terraform_data.{did}"], "function keys are read once the code runs"
+        else:
+            assert data(doc, "azurerm_function_app_host_keys") == {}, "host keys (master key included) are not read into prod's state"
         _, app = app_of(doc)
         assert "zip_deploy_file" not in app
 
@@ -176,3 +178,19 @@ def test_archive_holds_the_function_app_without_what_funcignore_excludes(synthes
     assert "emotion_events/contract.json" in files and "emotion_events/app_settings.py" in files
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or f == "local.settings.json" or f.startswith(".venv/")]
     assert ".funcignore" not in files
+
+
+def test_the_app_and_its_runtime_storage_send_diagnostics_to_the_workspace(synthesized) -> None:
+    for stack in STACKS:
+        doc = synthesized[stack]
+        fid, _ = app_of(doc)
+        rid, _ = one(doc, "azurerm_storage_account", "generator/runtime-storage")
+        _, app = one(doc, "azurerm_monitor_diagnostic_setting", "generator/app-diagnostics")
+        assert app["target_resource_id"] == ref("azurerm_function_app_flex_consumption", fid, "id")
+        assert app["enabled_log"] == [{"category_group": "allLogs"}] and app["enabled_metric"] == [{"category": "AllMetrics"}]
+        _, blob = one(doc, "azurerm_monitor_diagnostic_setting", "generator/runtime-blob-diagnostics")
+        assert blob["target_resource_id"] == ref("azurerm_storage_account", rid, "id") + "/blobServices/default"
+        assert blob["enabled_metric"] == [{"category": "Transaction"}]
+        for setting in (app, blob):
+            assert setting["log_analytics_workspace_id"] == workspace_id(doc)
+            assert "storage_account_id" not in setting, "keyless: no classic analytics storage"

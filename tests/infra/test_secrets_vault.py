@@ -30,12 +30,15 @@ def test_existing_vault_is_a_data_source_and_nothing_is_created(synthesized) -> 
     assert resources(doc, "azurerm_key_vault") == {}
     vid, vault = one(doc, "azurerm_key_vault", "foundation/vault/vault", kind="data")
     assert vault["name"] == "kv-emotion-prod-01"
-    _, role = one(doc, "azurerm_role_assignment", "foundation/vault/deployer-secrets-officer")
-    assert role["scope"] == ref("azurerm_key_vault", vid, "id", kind="data")
+    # prod writes no secret (identity mode, no generator call): the deployer gets no Key Vault role, no wait
+    assert resources(doc, "azurerm_key_vault_secret") == {}
+    assert not [r for r in resources(doc, "azurerm_role_assignment").values() if r["role_definition_name"].startswith("Key Vault")]
+    assert not [s for s in resources(doc, "time_sleep").values() if "/foundation/vault/" in s["//"]["metadata"]["path"]]
+    assert not resources(doc, "time_rotating")
 
 
 def test_deployer_gets_secrets_officer_then_a_wait_then_every_secret(synthesized) -> None:
-    for stack in (DEV, PROD):
+    for stack in (DEV,):
         doc = synthesized[stack]
         rid, role = one(doc, "azurerm_role_assignment", "foundation/vault/deployer-secrets-officer")
         assert role["role_definition_name"] == "Key Vault Secrets Officer"
@@ -43,32 +46,39 @@ def test_deployer_gets_secrets_officer_then_a_wait_then_every_secret(synthesized
         assert "principal_type" not in role  # a user on a laptop or a service principal in CI
         sid, sleep = one(doc, "time_sleep", "foundation/vault/rbac-propagation")
         assert depends_on(sleep) == [f"azurerm_role_assignment.{rid}"]
-        assert sleep["create_duration"] == {DEV: "60s", PROD: "90s"}[stack]
+        assert sleep["create_duration"] == "60s"
         secrets = resources(doc, "azurerm_key_vault_secret")
         assert secrets
         for secret in secrets.values():
             assert f"time_sleep.{sid}" in depends_on(secret), secret["name"]
 
 
-def test_secrets_have_content_type_and_a_rotating_expiry(synthesized) -> None:
-    for stack in (DEV, PROD):
-        doc = synthesized[stack]
-        tid, rotating = one(doc, "time_rotating", "foundation/vault/secret-expiry")
-        assert rotating["rotation_days"] == 365
-        for secret in resources(doc, "azurerm_key_vault_secret").values():
-            assert secret["content_type"].startswith("text/plain")
+def test_secrets_have_content_type_and_an_expiry_that_renews(synthesized) -> None:
+    doc = synthesized[DEV]
+    tid, rotating = one(doc, "time_rotating", "foundation/vault/secret-expiry")
+    assert rotating["rotation_days"] == 365
+    for secret in resources(doc, "azurerm_key_vault_secret").values():
+        assert secret["content_type"].startswith("text/plain")
+        if secret["name"] == "bronze-storage-connection-string":  # expires with the SAS it holds
+            _, sas = one(doc, "azurerm_storage_account_blob_container_sas", "foundation/storage/bronze-write-sas", kind="data")
+            assert secret["expiration_date"] == sas["expiry"]
+        else:
             assert secret["expiration_date"] == ref("time_rotating", tid, "rotation_rfc3339")
 
 
 def test_which_secrets_are_written_per_storage_mode(synthesized) -> None:
     names = {stack: sorted(s["name"] for s in resources(synthesized[stack], "azurerm_key_vault_secret").values()) for stack in (DEV, PROD)}
-    # dev: connection-string design; prod: keyless, so no key or connection string exists to store.
-    assert names[DEV] == ["bronze-storage-connection-string", "datalake-storage-account-key", "generator-function-key"]
-    assert names[PROD] == ["generator-function-key"]
+    # dev: connection-string design and a factory that calls the generator; prod: keyless, no call.
+    assert names[DEV] == ["bronze-storage-connection-string", "generator-function-key"]
+    assert names[PROD] == []
     doc = synthesized[DEV]
     _, conn = one(doc, "azurerm_key_vault_secret", "foundation/vault/bronze-connection-string")
     aid, _ = one(doc, "azurerm_storage_account", "foundation/storage/account")
-    assert conn["value"] == ref("azurerm_storage_account", aid, "primary_connection_string")
+    sid, _ = one(doc, "azurerm_storage_account_blob_container_sas", "foundation/storage/bronze-write-sas", kind="data")
+    # a container SAS, never the account's key or its connection string
+    assert conn["value"] == ("BlobEndpoint=" + ref("azurerm_storage_account", aid, "primary_blob_endpoint")
+                             + ";SharedAccessSignature=${trimprefix(data.azurerm_storage_account_blob_container_sas." + sid + '.sas, "?")}')
+    assert "primary_access_key" not in str(doc["resource"]["azurerm_key_vault_secret"])
     _, key = one(doc, "azurerm_key_vault_secret", "foundation/vault/generator-function-key")
     hid, _ = one(doc, "azurerm_function_app_host_keys", "generator/host-keys", kind="data")
     assert key["value"] == ref("azurerm_function_app_host_keys", hid, "default_function_key", kind="data")

@@ -54,3 +54,37 @@ def walk_strings(node: Any):
 
 
 TOKEN = re.compile(r"\$\{([^}]*)\}")
+
+
+def lake_account_id(doc: dict) -> str:
+    """How a stack names the data lake's id: a reference to the account it creates, or, for Phase 1's
+    account, the id built from names (no data source, so no key is read into state)."""
+    owned = [k for k, v in resources(doc, "azurerm_storage_account").items() if path_of(v).endswith("foundation/storage/account")]
+    if owned:
+        return ref("azurerm_storage_account", owned[0], "id")
+    (lookup,) = data(doc, "azurerm_storage_container").values()
+    return lookup["storage_account_id"]
+
+
+def lake_container_scope(doc: dict, layer: str) -> str:
+    """The role-assignment scope of a lake container: a reference to the container created here, or,
+    for Phase 1's bronze, the id of the management-plane lookup."""
+    owned = [k for k, v in resources(doc, "azurerm_storage_container").items() if path_of(v).endswith(f"foundation/storage/{layer}")]
+    if owned:
+        return lake_account_id(doc) + "/blobServices/default/containers/" + ref("azurerm_storage_container", owned[0], "name")
+    lid, _ = one(doc, "azurerm_storage_container", "foundation/storage/bronze-lookup", kind="data")
+    return ref("azurerm_storage_container", lid, "id", kind="data")
+
+
+PHASE1_WORKSPACE_ID = ("/subscriptions/${data.azurerm_client_config.client.subscription_id}/resourceGroups/rg-emotion-prod"
+                       "/providers/Microsoft.OperationalInsights/workspaces/log-emotion-prod")
+
+
+def workspace_id(doc: dict) -> str:
+    """How a stack names its Log Analytics workspace: the created one, or Phase 1's id built from names
+    (data.azurerm_log_analytics_workspace would read its shared keys into state)."""
+    owned = resources(doc, "azurerm_log_analytics_workspace")
+    if owned:
+        (wid,) = owned
+        return ref("azurerm_log_analytics_workspace", wid, "id")
+    return PHASE1_WORKSPACE_ID

@@ -38,10 +38,17 @@ def shell_commands() -> list[list[str]]:
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", DOC, re.S):
         joined = re.sub(r"\\\n\s*", " ", block)
+        pending = ""
         for line in joined.splitlines():
-            line = line.split(" # ")[0].strip()
-            if line.startswith("az "):
+            line = pending + line.split(" # ")[0].strip()
+            if not line.startswith("az "):
+                continue
+            try:
                 commands.append(shlex.split(line, posix=True))
+                pending = ""
+            except ValueError:  # a quoted argument goes on over the next line
+                pending = line + "\n"
+        assert not pending, f"unterminated command in docs/cicd.md: {pending[:80]}"
     return commands
 
 

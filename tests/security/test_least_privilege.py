@@ -3,7 +3,9 @@ from the synthesized JSON with every Terraform reference resolved to the resourc
 with what the design gives each identity (issues 2 and 4):
 
 - deployer (the identity running Terraform): Key Vault Secrets Officer on the vault, to write the
-  seed's secrets; Storage Blob Data Reader on bronze, for the pipeline's post-deploy smoke test;
+  seed's secrets, only where there is one to write (the bronze SAS in connection-string mode, the
+  function key when the factory calls the generator); Storage Blob Data Reader on bronze, for the
+  pipeline's post-deploy smoke test;
 - generator Function, user-assigned identity: Storage Blob Data Owner on its own runtime account (the
   Functions host's identity-based storage), Monitoring Metrics Publisher on its Application Insights,
   and, keyless mode only, Storage Blob Data Contributor on bronze;
@@ -11,7 +13,7 @@ with what the design gives each identity (issues 2 and 4):
   another identity for them): Key Vault Secrets User on the bronze connection-string secret, in
   connection-string mode only;
 - Data Factory: reads bronze, writes silver and quarantine (container scope), Key Vault Secrets User
-  on the generator's function-key secret only.
+  on the generator's function-key secret, only when it calls the generator.
 
 No principal gets Owner, Contributor or User Access Administrator, by name or by role id.
 """
@@ -27,7 +29,8 @@ import pytest
 from tests.security.scanner import REPO_ROOT
 
 REF = re.compile(r"\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([^}]+)\}")
-CONTAINER_SCOPE = re.compile(r"^(?P<account>\$\{[^}]+\})/blobServices/default/containers/(?P<container>.+)$")
+CONTAINER_SCOPE = re.compile(r"^(?P<account>\$\{[^}]+\}|/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]+)/blobServices/default/containers/(?P<container>.+)$")
+ACCOUNT_ID = re.compile(r"^/subscriptions/(?:\$\{data\.azurerm_client_config\.[A-Za-z0-9_-]+\.subscription_id\})/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/(?P<name>[a-z0-9]+)$")
 PRIVILEGED = {"Owner", "Contributor", "User Access Administrator"}
 PRIVILEGED_IDS = {  # built-in role definition ids of the same three roles
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
@@ -82,13 +85,23 @@ class Stack:
             return f"function {users[0]} (user-assigned)"
         raise AssertionError(f"unknown kind of principal {text!r}")
 
+    def account_name(self, text: str) -> str:
+        """The account a storage account id names: a reference to the resource, or an id built from names
+        for Phase 1's account (the subscription from the provider's client config, nothing hard-coded)."""
+        m = ACCOUNT_ID.match(text)
+        if m:
+            return m.group("name")
+        data, rtype, name, attr, block = self.ref(text)
+        assert rtype == "azurerm_storage_account" and attr == "id", text
+        return block["name"]
+
     def scope(self, text: str) -> str:
         m = CONTAINER_SCOPE.match(text)
         if m:
-            data, rtype, name, attr, block = self.ref(m.group("account"))
-            assert rtype == "azurerm_storage_account" and attr == "id", text
-            return f"container {block['name']}/{self.literal_name(m.group('container'))}"
+            return f"container {self.account_name(m.group('account'))}/{self.literal_name(m.group('container'))}"
         data, rtype, name, attr, block = self.ref(text)
+        if data and rtype == "azurerm_storage_container" and attr == "id":  # Phase 1's container, looked up by id
+            return f"container {self.account_name(block['storage_account_id'])}/{block['name']}"
         if rtype == "azurerm_key_vault_secret" and attr in ("resource_versionless_id", "resource_id", "id", "versionless_id"):
             return f"secret {block['name']}"
         if rtype == "azurerm_key_vault" and attr == "id":
@@ -111,8 +124,12 @@ class Stack:
 
 
 def expected_assignments(env: str) -> set[tuple[str, str, str]]:
+    """The designed grants, derived from the environment's config file (read here with tomllib, not
+    through the config loader the stack uses)."""
     cfg = tomllib.loads((REPO_ROOT / "config" / f"{env}.toml").read_text())
     f, fn, st = cfg["foundation"], cfg["function"], cfg["storage"]
+    connection_string = fn.get("storage_mode", "connection_string") == "connection_string"
+    calls_generator = cfg.get("pipeline", {}).get("call_generator", True)
     lake = f["storage_account_name"]
     bronze = f"container {lake}/{f.get('bronze_container', 'bronze')}"
     fn_user = f"function {fn['name']} (user-assigned)"
@@ -125,11 +142,12 @@ def expected_assignments(env: str) -> set[tuple[str, str, str]]:
         (factory, "Storage Blob Data Reader", bronze),
         (factory, "Storage Blob Data Contributor", f"container {lake}/{st.get('silver_container', 'silver')}"),
         (factory, "Storage Blob Data Contributor", f"container {lake}/{st.get('quarantine_container', 'quarantine')}"),
-        (factory, "Key Vault Secrets User", "secret generator-function-key"),
     }
-    if cfg.get("key_vault", {}).get("assign_deployer_role", True):
+    if calls_generator:  # the function key exists only for the factory's call
+        expected.add((factory, "Key Vault Secrets User", "secret generator-function-key"))
+    if cfg.get("key_vault", {}).get("assign_deployer_role", True) and (connection_string or calls_generator):
         expected.add(("deployer", "Key Vault Secrets Officer", f"key vault {f['key_vault_name']}"))
-    if fn.get("storage_mode", "connection_string") == "connection_string":
+    if connection_string:
         expected.add((fn_system, "Key Vault Secrets User", "secret bronze-storage-connection-string"))
     else:
         expected.add((fn_user, "Storage Blob Data Contributor", bronze))
