@@ -22,14 +22,12 @@ import time
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-EXIT_CODES = {
+EXIT_CODES = {  # docs/silver.md has this table, with examples (tests/silver/test_cli_errors.py)
     EXIT_OK: "done (also when silver was already up to date)",
-    EXIT_FAILED: "the run could not complete: bronze breaks the contract, no bronze files, an unreadable "
-                 "state file (the message says to rerun with --full), storage unreachable or refusing, "
-                 "a full disk, a lost blob lease; the previous silver is left as it was",
-    EXIT_USAGE: "bad arguments, contract or location: the message names the option, the value and the rule",
-    EXIT_BUSY: "another run holds the silver lock (the message names it); rerun later or pass --wait",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C); the previous silver is left as it was",
+    EXIT_FAILED: "the run could not complete; the previous silver is left as it was",
+    EXIT_USAGE: "bad arguments, contract or location",
+    EXIT_BUSY: "another run holds the silver lock",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
