@@ -138,10 +138,11 @@ def clean_leftovers(target: Path, *, min_age_s: float = 2.0) -> int:
             continue  # in use by a synth running now, or removed by another one
         except OSError:
             continue  # a filesystem without flock: leave it rather than risk a running synth's folder
-    with contextlib.suppress(OSError), _held(_swap_lock(target)):
-        for path in target.parent.glob(_old_prefix(target) + "*"):
-            shutil.rmtree(path, ignore_errors=True)
-            removed += not path.exists()
+    if any(target.parent.glob(_old_prefix(target) + "*")):
+        with contextlib.suppress(OSError), _held(_swap_lock(target)):
+            for path in target.parent.glob(_old_prefix(target) + "*"):
+                shutil.rmtree(path, ignore_errors=True)
+                removed += not path.exists()
     return removed
 
 

@@ -282,20 +282,23 @@ def test_a_killed_synths_leftovers_are_removed_by_the_next_synth_and_a_running_o
         os.killpg(killed.pid, signal.SIGKILL)  # the process group this test started: synth and its Node
         killed.wait()
     (leftover,) = partials()
-    running = _start_synth(outdir)
+    os.utime(leftover, (time.time() - 60, time.time() - 60))
+    running = _start_synth(outdir)  # the next synth: removes the leftover, then works in its own folder
     try:
-        _wait_for(lambda: len(partials()) == 2)
-        live = next(p for p in partials() if p != leftover)
-        os.utime(leftover, (time.time() - 60, time.time() - 60))
+        _wait_for(lambda: not leftover.exists() and len(partials()) == 1)
+        (live,) = partials()
+        time.sleep(0.5)
         os.utime(live, (time.time() - 60, time.time() - 60))  # age alone does not make a folder a leftover
-        # The next synth (in this process; cdktf never loads: the build fails at once) cleans first.
+        # Another synth meanwhile (in this process; cdktf never loads, the build fails at once) keeps it.
         monkeypatch.setattr(synth_app, "build_app", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("stop")))
         with pytest.raises(RuntimeError, match="stop"):
             synth_app.synth(outdir, ["dev"], log=lambda message: None)
-        assert not leftover.exists() and live.exists(), "the killed synth's folder goes, the running one's stays"
+        assert live.exists() and partials() == [live], "the running synth's folder stays, the failed one's own is gone"
     finally:
         os.killpg(running.pid, signal.SIGKILL)
         running.wait()
+    os.utime(live, (time.time() - 60, time.time() - 60))
+    assert synth_app.clean_leftovers(outdir) == 1 and partials() == []
 
 
 def test_leftovers_are_ignored_by_git(tmp_path: Path) -> None:
