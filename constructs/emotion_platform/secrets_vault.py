@@ -22,10 +22,11 @@ class SecretsVault(Construct):
     Writing a secret right after granting the deployer a data-plane role fails with 403 while the
     assignment propagates, so: with the first ``add_secret`` the deployer (``deployer_object_id``, from
     ``data.azurerm_client_config``) gets Key Vault Secrets Officer, a ``time_sleep`` waits
-    ``rbac_propagation_wait``, and every secret depends on that wait. A vault nothing is written to grants
-    the deployer nothing. Secrets carry a content type and an expiry date from a ``time_rotating``
-    (renewed by the first apply after it lapses) unless the caller gives the value's own expiry.
-    ``grant_read`` gives Key Vault Secrets User on one secret; ``reference`` is the app-setting form.
+    ``rbac_propagation_wait`` (again whenever that role assignment or the deployer changes: its
+    ``triggers``), and every secret depends on that wait. A vault nothing is written to grants the
+    deployer nothing. Secrets carry a content type and an expiry date from a ``time_rotating`` (renewed
+    by the first apply after it lapses) unless the caller gives the value's own expiry. ``grant_read``
+    gives Key Vault Secrets User on one secret; ``reference`` is the app-setting form of a secret.
 
     Escape hatches: ``key_vault`` (resource or data source); ``deployer_role``, ``rbac_wait``, ``expiry``
     (None until the first secret is added; ``deployer_role`` also when ``assign_deployer_role=False``).
@@ -129,7 +130,13 @@ class SecretsVault(Construct):
                 description="The identity running Terraform writes the Phase 2 secrets.",
             )
             after = [self.deployer_role]
-        self.rbac_wait = Sleep(self, "rbac-propagation", create_duration=wait, depends_on=after)
+        # time_sleep waits only when created: the triggers replace it (so it waits again) whenever the
+        # deployer's role assignment is replaced, e.g. when another identity runs Terraform.
+        triggers = {"deployer": deployer_object_id}
+        triggers["deployer_role" if self.deployer_role is not None else "vault"] = (
+            self.deployer_role.id if self.deployer_role is not None else self.key_vault.id
+        )
+        self.rbac_wait = Sleep(self, "rbac-propagation", create_duration=wait, triggers=triggers, depends_on=after)
         self.expiry = Rotating(self, "secret-expiry", rotation_days=expiry_days)
 
     # --- attributes ---------------------------------------------------------------------------

@@ -244,8 +244,10 @@ class SilverPipeline(Construct):
             "policy": {"timeout": "0.04:00:00", "retry": 0, "retryIntervalInSeconds": 30,
                        "secureOutput": False, "secureInput": False},
             "userProperties": [],
+            # Keys as go-azure-sdk spells them (the provider writes them back so): `dataFlow`, not the
+            # portal's `dataflow`, or every plan shows a change (tests/infra/test_activities_json.py).
             "typeProperties": {
-                "dataflow": {"referenceName": self.names["data_flow"], "type": "DataFlowReference"},
+                "dataFlow": {"referenceName": self.names["data_flow"], "type": "DataFlowReference"},
                 "integrationRuntime": {"referenceName": self.names["runtime"], "type": "IntegrationRuntimeReference"},
                 "compute": {"coreCount": compute.core_count, "computeType": compute.compute_type},
                 "traceLevel": "Fine",

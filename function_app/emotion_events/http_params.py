@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from .generator import MAX_HOURS, MAX_SEED, GeneratorParamError, GeneratorParams
+from .limits import MAX_DIRTY_RATIO
 
 ALLOWED = ("rows", "seed", "dirty_ratio", "start", "hours")
 IGNORED = ("code",)  # the function key may travel as ?code=...
@@ -125,7 +126,7 @@ def parse_request(query: Mapping[str, str], body: bytes | None, defaults: Reques
     p = merge_sources(query, body)
     rows = _as_int("rows", p["rows"], 1, defaults.max_rows) if "rows" in p else defaults.rows
     seed = _as_int("seed", p["seed"], 0, MAX_SEED) if "seed" in p else secrets.randbelow(MAX_SEED + 1)
-    ratio = _as_ratio(p["dirty_ratio"], 0.5) if "dirty_ratio" in p else defaults.dirty_ratio
+    ratio = _as_ratio(p["dirty_ratio"], MAX_DIRTY_RATIO) if "dirty_ratio" in p else defaults.dirty_ratio
     hours = _as_int("hours", p["hours"], 1, MAX_HOURS) if "hours" in p else DEFAULT_HOURS
     if "start" in p:
         start = _as_start(p["start"])

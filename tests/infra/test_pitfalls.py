@@ -7,7 +7,10 @@ whatever ``SilverPipeline`` synthesizes (skipped while it does not exist yet).""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import time
 
 import pytest
 
@@ -231,3 +234,87 @@ def test_function_secure_defaults(synthesized) -> None:
         assert app["site_config"]["remote_debugging_enabled"] is False
         assert app["webdeploy_publish_basic_authentication_enabled"] is False
         assert app["site_config"]["application_insights_connection_string"].startswith("${azurerm_application_insights.")
+
+
+# --- Second round (azurerm v4.55.0's code, the az CLI, the time provider) ----------------------------
+
+
+def _deploy_step(doc: dict) -> tuple[str, dict]:
+    _, deploy = one(doc, "terraform_data", "generator/deploy")
+    local_exec = deploy["provisioner"][0]["local-exec"]
+    return local_exec["command"], local_exec["environment"]
+
+
+FAKE_AZ = """#!/bin/sh
+# Stand-in for the az CLI: logs its arguments; `config-zip` behaves like a Flex host that never gets healthy.
+echo "$*" >> "$AZ_LOG"
+case "$*" in *config-zip*) exec sleep 600 ;; esac
+"""
+
+
+def _run_deploy_step(doc: dict, tmp_path, *, timeout_s: str) -> tuple[subprocess.CompletedProcess, list[str], float]:
+    command, environment = _deploy_step(doc)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "az").write_text(FAKE_AZ)
+    (bin_dir / "az").chmod(0o755)
+    log = tmp_path / "az.log"
+    env = {**os.environ, **{k: f"<{k}>" for k in environment}, "DEPLOY_TIMEOUT": timeout_s,
+           "PATH": f"{bin_dir}:{os.environ['PATH']}", "AZ_LOG": str(log)}
+    started = time.monotonic()
+    proc = subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True, timeout=90)
+    return proc, log.read_text().splitlines(), time.monotonic() - started
+
+
+def test_flex_code_deployment_is_bounded_and_says_what_to_look_at(synthesized, tmp_path) -> None:
+    """config-zip's Flex host-health poll never gives up and local-exec has no timeout: the step must end
+    by itself (coreutils `timeout`) with a message, not hang the apply."""
+    for stack in STACKS:
+        command, environment = _deploy_step(synthesized[stack])
+        assert 60 <= int(environment["DEPLOY_TIMEOUT"]) <= 7200
+        assert re.search(r'"\$TIMEOUT_CMD" --kill-after=\d+ "\$DEPLOY_TIMEOUT" \\\n\s+az functionapp deployment source config-zip', command)
+    proc, calls, elapsed = _run_deploy_step(synthesized[DEV], tmp_path, timeout_s="2")
+    assert proc.returncode == 124 and elapsed < 30, (proc.returncode, elapsed, proc.stderr)
+    assert "did not finish within 2 s" in proc.stderr and "Application Insights" in proc.stderr
+    assert any("config-zip" in call for call in calls)
+
+
+def test_deploy_step_removes_both_reinjected_key_based_settings_first(synthesized, tmp_path) -> None:
+    """azurerm 4.55 re-injects AzureWebJobsStorage and DEPLOYMENT_STORAGE_CONNECTION_STRING with an empty
+    key on every update of a Flex app (#30732, #29149): both are deleted before the code is deployed."""
+    _, calls, _ = _run_deploy_step(synthesized[DEV], tmp_path, timeout_s="1")
+    delete = next(i for i, c in enumerate(calls) if "appsettings delete" in c)
+    deploy = next(i for i, c in enumerate(calls) if "config-zip" in c)
+    names = calls[delete].split("--setting-names ")[1].split(" --")[0].split()
+    assert {"AzureWebJobsStorage", "DEPLOYMENT_STORAGE_CONNECTION_STRING"} <= set(names) and delete < deploy
+
+
+def test_host_keys_data_source_rejects_an_empty_default_key(synthesized) -> None:
+    """Without a `default` function key the data source returns "" and no error (#29006): a postcondition
+    stops the apply before the empty value reaches Key Vault."""
+    for stack in STACKS:
+        doc = synthesized[stack]
+        hid, keys = one(doc, "azurerm_function_app_host_keys", "generator/host-keys", kind="data")
+        (post,) = keys["lifecycle"]["postcondition"]
+        condition = post["condition"]
+        assert re.fullmatch(r'\$\{self\.default_function_key != null && self\.default_function_key != ""\}', condition)
+        assert "default function key" in post["error_message"] and "${" not in post["error_message"]
+        secret = [s for s in resources(doc, "azurerm_key_vault_secret").values()
+                  if s["value"] == ref("azurerm_function_app_host_keys", hid, "default_function_key", kind="data")]
+        assert len(secret) == 1  # the key that is checked is the one written to Key Vault
+
+
+def test_every_rbac_wait_is_replaced_when_a_role_assignment_it_waits_for_is(synthesized) -> None:
+    """time_sleep waits only when created: its triggers carry the id of every role assignment it depends
+    on, so replacing one (new deployer, replaced identity) makes the next apply wait again."""
+    sleeps = list(every(synthesized, "time_sleep"))
+    assert len(sleeps) == 4
+    for stack, key, sleep in sleeps:
+        awaited = [d.split(".", 1)[1] for d in depends_on(sleep) if d.startswith("azurerm_role_assignment.")]
+        triggers = set(sleep.get("triggers", {}).values())
+        assert awaited, key
+        for rid in awaited:
+            assert ref("azurerm_role_assignment", rid, "id") in triggers, (stack, key, rid)
+        for rid in awaited:
+            principal = resources(synthesized[stack], "azurerm_role_assignment")[rid]["principal_id"]
+            assert principal in triggers, (stack, key, principal)

@@ -100,3 +100,13 @@ def generate(out_dir: Path, rows: int, seed: int, dirty_ratio: float = 0.05, run
 
 def manifest(result) -> dict:
     return json.loads(Path(result.manifest_path).read_text())
+
+
+@pytest.fixture(scope="session")
+def java():
+    """A JVM (the project's Java, see tests/silver/java.py) shared by the whole test session."""
+    from .java import start_java
+
+    jvm = start_java()
+    yield jvm
+    jvm.gateway.shutdown()

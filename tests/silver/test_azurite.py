@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from emotion_platform.cli import main
+from emotion_platform.silver.lock import LOCK_BLOB
 from emotion_platform.silver.runner import STATE_FILE, run_silver
 from emotion_platform.silver.storage import CONNECTION_STRING_ENV, LocationError, open_location, sibling_uri
 
@@ -61,8 +62,11 @@ def test_containers_in_and_out_through_the_cli(account, tmp_path, monkeypatch, c
     rows = silver_rows(service, c["lake"], "silver")
     assert len(rows) == m["expected_valid_distinct_events"] == len({r["event_id"] for r in rows})
     listing = blobs(service, c["lake"])
-    assert all(n.startswith(("silver/event_date=", "quarantine/batch-", "report/report.")) or n == f"silver/{STATE_FILE}"
-               for n in listing), listing
+    assert all(n.startswith(("silver/event_date=", "quarantine/batch-", "report/report.", "report/runs/"))
+               or n in (f"silver/{STATE_FILE}", f"silver/{LOCK_BLOB}") for n in listing), listing
+    assert len([n for n in listing if n.startswith("report/runs/")]) == 1  # this run's record
+    lock = service.get_blob_client(c["lake"], f"silver/{LOCK_BLOB}").get_blob_properties()
+    assert lock.lease.state == "available" and lock.size == 0  # released, holds nothing
     q = [n for n in listing if n.startswith("quarantine/")]
     qrows = pq.read_table(io.BytesIO(service.get_blob_client(c["lake"], q[0]).download_blob().readall())).to_pylist()
     assert len(qrows) == m["expected_quarantined_rows"]
@@ -74,10 +78,10 @@ def test_containers_in_and_out_through_the_cli(account, tmp_path, monkeypatch, c
     assert png.get_blob_properties().content_settings.content_type == "image/png"
 
     # Again: nothing new, so no blob of silver or quarantine is rewritten.
-    silver_before = {k: v for k, v in blobs(service, c["lake"]).items() if not k.startswith("report/")}
+    silver_before = {k: v for k, v in blobs(service, c["lake"]).items() if not k.startswith("report/") and not k.endswith(LOCK_BLOB)}
     assert main(args) == 0
     assert "up-to-date" in capsys.readouterr().out
-    assert {k: v for k, v in blobs(service, c["lake"]).items() if not k.startswith("report/")} == silver_before
+    assert {k: v for k, v in blobs(service, c["lake"]).items() if not k.startswith("report/") and not k.endswith(LOCK_BLOB)} == silver_before
 
 
 def test_a_new_bronze_blob_is_merged_and_only_its_partitions_are_uploaded(account, tmp_path) -> None:

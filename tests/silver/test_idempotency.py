@@ -165,7 +165,8 @@ def test_a_failure_while_publishing_leaves_the_previous_silver_intact(bronze, mo
     with pytest.raises(OSError, match="disk full"):
         run(root)
     assert tree(root / "silver") == before
-    assert [p.name for p in root.iterdir() if p.name.startswith(".silver")] == [], "staging folders are removed"
+    assert [p.name for p in root.iterdir() if p.name.startswith(".silver")] == [".silver.lock"], \
+        "staging folders are removed; the lock file stays (unlocked)"
     monkeypatch.undo()
     assert run(root).mode == "incremental"
 

@@ -112,7 +112,7 @@ def test_compute_comes_from_config_on_the_runtime_and_the_activity(synthesized) 
     run = next(a for a in acts if a["type"] == "ExecuteDataFlow")
     assert run["typeProperties"]["compute"] == {"coreCount": 16, "computeType": "MemoryOptimized"}
     assert run["typeProperties"]["integrationRuntime"]["referenceName"] == ir["name"]
-    assert run["typeProperties"]["dataflow"]["referenceName"] == one(doc, "azurerm_data_factory_data_flow", "silver")["name"]
+    assert run["typeProperties"]["dataFlow"]["referenceName"] == one(doc, "azurerm_data_factory_data_flow", "silver")["name"]
 
 
 def test_the_generator_is_called_first_with_its_key_from_key_vault(synthesized) -> None:

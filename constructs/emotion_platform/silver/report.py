@@ -3,18 +3,26 @@
 ``report.json`` is the machine-readable record (rows in and out, duplicates removed, quarantined by
 reason, emotion distribution, timings); ``report.md`` says the same for people; ``report.png``
 shows where the bronze rows went and the emotions silver now holds.
+
+Each file is written whole (a temporary name renamed locally, one upload commit in a blob
+container), the chart and the Markdown first and ``report.json`` last. A run that changed silver
+also keeps its JSON as ``runs/<run>.json`` (written first), and its state file carries the same
+record, so the report of a run killed between publishing silver and writing its report is
+delivered by the next run (:func:`deliver_pending`) instead of being lost.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from .runner import RunOutcome
 
-REPORT_FILES = ("report.json", "report.md", "report.png")
+REPORT_FILES = ("report.png", "report.md", "report.json")  # the order they are written in: JSON last
+HISTORY = "runs"
 
 
 def report_dict(outcome: RunOutcome) -> dict[str, Any]:
@@ -128,16 +136,48 @@ def render_chart(r: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(outcome: RunOutcome, location) -> dict[str, Any]:
-    """Write report.json, report.md and report.png to a local or blob location; returns the dict."""
-    r = report_dict(outcome)
-    with tempfile.TemporaryDirectory(prefix="silver-report-") as tmp_name:
-        tmp = Path(tmp_name)
-        (tmp / "report.json").write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
-        (tmp / "report.md").write_text(report_markdown(r), encoding="utf-8")
-        render_chart(r, tmp / "report.png")
-        if hasattr(location, "ensure_container"):
-            location.ensure_container()
-        for name in REPORT_FILES:
-            location.upload(tmp / name, name)
+def history_name(r: dict[str, Any]) -> str:
+    """``runs/<started_at as digits>Z-<mode>.json``: sorts by time, one per run that changed silver."""
+    stamp = "".join(ch for ch in str(r["started_at"]) if ch.isdigit())
+    return f"{HISTORY}/{stamp}Z-{r['mode']}.json"
+
+
+def write_report_dict(r: dict[str, Any], location, tmp: Path) -> dict[str, Any]:
+    """Render ``r`` into ``tmp`` (a work folder) and write it to ``location``, ``report.json`` last."""
+    from .faults import checkpoint
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(r, indent=2) + "\n"
+    (tmp / "report.json").write_text(text, encoding="utf-8")
+    (tmp / "report.md").write_text(report_markdown(r), encoding="utf-8")
+    render_chart(r, tmp / "report.png")
+    if hasattr(location, "ensure_container"):
+        location.ensure_container()
+    if r["mode"] != "up-to-date":
+        location.upload(tmp / "report.json", history_name(r))
+    for i, name in enumerate(REPORT_FILES):
+        location.upload(tmp / name, name)
+        if i == 0:
+            checkpoint("report-partial")
     return r
+
+
+def deliver_pending(last: dict[str, Any] | None, location, tmp: Path) -> bool:
+    """Write the report a killed run committed with silver but never wrote; True if it had to."""
+    if not isinstance(last, dict) or "started_at" not in last or "mode" not in last:
+        return False
+    if location.read_bytes(history_name(last)) is not None:
+        return False
+    try:
+        write_report_dict(last, location, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return True
+
+
+def write_report(outcome: RunOutcome, location, work_dir: str | Path | None = None) -> dict[str, Any]:
+    """Write report.json, report.md and report.png to a local or blob location; returns the dict.
+    The files are rendered in a temporary folder under ``work_dir`` (default: the system temp)."""
+    r = report_dict(outcome)
+    with tempfile.TemporaryDirectory(prefix="emotion-report-", dir=work_dir) as tmp_name:
+        return write_report_dict(r, location, Path(tmp_name))

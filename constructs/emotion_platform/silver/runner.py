@@ -6,13 +6,19 @@ merges them into the partitions they affect; re-running over the same bronze cha
 recomputes everything from bronze (``full``) when asked, when there is no state yet, when the
 contract changed, or when a bronze file it already merged has changed.
 
-Publishing never exposes a half-written silver:
+A run holds the silver lock (:mod:`.lock`) from before it cleans anything until its report is
+written, so two runs never interleave. Its scratch files live in a work folder (:mod:`.workdir`)
+under ``--work-dir`` that a killed run cannot leak for good. Publishing never exposes a
+half-written silver (:class:`LocalPublisher`, :class:`BlobPublisher`):
 
-- local folder: the new snapshot (untouched partitions hard-linked, affected ones new, the state
-  file inside) is built next to silver and swapped in with two renames; an interrupted swap is
-  undone at the start of the next run;
+- local folder: the new snapshot (untouched partitions hard-linked, affected ones linked or copied
+  from the work folder, which may be on another filesystem; the state file inside) is built next to
+  silver and swapped in with two renames; an interrupted swap is undone by the next run, under the lock;
 - blob prefix: every blob is replaced in one commit, the blobs of the new snapshot are uploaded
   first, stale ones deleted after, and the state blob, written last, is the commit record.
+
+The state also records the report of the run that wrote it, so a run killed after publishing but
+before its report was written has that report delivered by the next run.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,17 +35,25 @@ from typing import Any, Callable
 
 from emotion_events.contract import SilverContract
 
-from .engine import BatchResult, BronzeError, EngineSettings, run_batch
+from .engine import BatchResult, EngineSettings, run_batch
+from .faults import checkpoint
+from .lock import SilverLock, lock_for
 from .plan import CleaningPlan, build_plan
 from .storage import BlobLocation, LocalLocation, LocationError, open_location, sibling_uri
+from .workdir import WorkFolder, remove_stale, work_root
 
 STATE_FILE = "_silver_state.json"
 STATE_VERSION = 1
 BRONZE_SUFFIX = ".csv"
+Say = Callable[[str], None]
 
 
 class SilverRunError(RuntimeError):
     """The run cannot proceed; the message says what to change."""
+
+
+class StateFileError(SilverRunError):
+    """``_silver_state.json`` is unreadable or not a state file; ``--full`` rebuilds it from bronze."""
 
 
 @dataclass
@@ -61,6 +74,8 @@ class RunOutcome:
     started_at: str
     contract_version: int
     extra: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] | None = None  # the report as written (when the run was given a report location)
+    report_uri: str | None = None
 
 
 def contract_fingerprint(contract: SilverContract) -> str:
@@ -74,43 +89,60 @@ def batch_id(files: list[tuple[str, int, str]]) -> str:
     return h.hexdigest()[:16]
 
 
-# -- local snapshot swap ---------------------------------------------------------------------------------
+# -- the state file --------------------------------------------------------------------------------------
 
-def _staging_dirs(silver: Path) -> tuple[Path, Path]:
-    tag = f"{int(time.time() * 1000)}-{os.getpid()}"  # time first: names sort by age
-    return (silver.parent / f".{silver.name}.new-{tag}", silver.parent / f".{silver.name}.old-{tag}")
-
-
-def recover_local(silver: Path) -> None:
-    """Undo an interrupted swap: restore the old snapshot if silver is missing, drop leftovers."""
-    parent = silver.parent
-    if not parent.is_dir():
-        return
-    olds = sorted(parent.glob(f".{silver.name}.old-*"))
-    if not silver.exists() and olds:
-        os.replace(olds[-1], silver)
-        olds = olds[:-1]
-    for leftover in [*olds, *parent.glob(f".{silver.name}.new-*"), *parent.glob(f".{silver.name}.affected-*")]:
-        shutil.rmtree(leftover, ignore_errors=True)
-
-
-def swap_in(new: Path, target: Path, old: Path) -> None:
-    """Replace ``target`` with the complete directory ``new`` (two renames, then cleanup)."""
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
+def _state_problem(state: Any) -> str | None:
+    """What makes ``state`` (parsed JSON of the current version) unusable, or None."""
+    if not isinstance(state.get("contract_sha256"), str):
+        return "'contract_sha256' is not a string"
+    rows = state.get("silver_rows", 0)
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+        return f"'silver_rows' is {rows!r}, not a count"
+    bronze = state.get("bronze", {})
+    if not isinstance(bronze, dict):
+        return f"'bronze' is a {type(bronze).__name__}, not an object"
+    for name, entry in bronze.items():
+        if not isinstance(entry, dict):
+            return f"bronze entry {name!r} is not an object"
+        size = entry.get("size")
+        if not isinstance(size, int) or isinstance(size, bool):
+            return f"bronze entry {name!r} has no integer 'size'"
+        if not isinstance(entry.get("fingerprint"), str):
+            return f"bronze entry {name!r} has no 'fingerprint' string"
+    return None
 
 
-def _link_or_copy(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
+def parse_state(raw: bytes | None, where: str) -> dict | None:
+    """The state, None when there is none (or it is of another version), or :class:`StateFileError`."""
+    if raw is None:
+        return None
+    fix = "run with --full to rebuild silver and its state from bronze"
     try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
+        state = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise StateFileError(f"{where} is not valid JSON ({str(exc)[:200]}); {fix}") from None
+    if not isinstance(state, dict):
+        raise StateFileError(f"{where} is not a silver state file (a JSON {type(state).__name__}, "
+                             f"not an object); {fix}")
+    if state.get("version") != STATE_VERSION:
+        return None
+    problem = _state_problem(state)
+    if problem:
+        raise StateFileError(f"{where} is not a silver state file ({problem}); {fix}")
+    return state
 
 
-# -- the run ---------------------------------------------------------------------------------------------
+def _read_state(loc, *, full: bool, say: Say) -> dict | None:
+    try:
+        return parse_state(loc.read_bytes(STATE_FILE), f"{loc.uri}/{STATE_FILE}")
+    except StateFileError as exc:
+        if not full:
+            raise
+        say(f"ignoring the state file, --full rebuilds it: {exc}")
+        return None
+
+
+# -- deciding what to clean ------------------------------------------------------------------------------
 
 @dataclass
 class _Plan:
@@ -137,19 +169,159 @@ def _decide(state: dict | None, listing: list, fingerprint: str, full: bool) -> 
     return _Plan("incremental", f"{len(new)} new bronze file(s)", new)
 
 
-def _read_state(loc) -> dict | None:
-    raw = loc.read_bytes(STATE_FILE)
-    if raw is None:
-        return None
-    try:
-        state = json.loads(raw)
-    except ValueError as exc:
-        raise SilverRunError(f"{loc.uri}/{STATE_FILE} is not valid JSON ({exc}); "
-                             "delete it or run with --full") from None
-    if state.get("version") != STATE_VERSION:
-        return None
-    return state
+# -- locations -------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class RunLocations:
+    bronze: LocalLocation | BlobLocation
+    silver: LocalLocation | BlobLocation
+    quarantine: LocalLocation | BlobLocation
+    report: LocalLocation | BlobLocation | None
+
+
+def _check_local(role: str, loc, *, must_exist: bool = False) -> None:
+    if not isinstance(loc, LocalLocation):
+        return
+    if loc.root.exists() and not loc.root.is_dir():
+        raise LocationError(f"--{role} {loc.root}: is a file, not a folder")
+    if must_exist and not loc.root.exists():
+        raise LocationError(f"--{role} {loc.root}: no such folder")
+    for parent in loc.root.parents:  # a file in the way makes the folder impossible to create
+        if parent.exists():
+            if not parent.is_dir():
+                raise LocationError(f"--{role} {loc.root}: {parent} is a file, not a folder")
+            break
+
+
+def open_locations(bronze: str, silver: str, quarantine: str | None, report: str | None,
+                   connection_string: str | None) -> RunLocations:
+    """Every location of a run, checked before anything is locked or read (errors exit 2)."""
+    quarantine = quarantine or sibling_uri(silver, "quarantine")
+    uris = {"bronze": bronze, "silver": silver, "quarantine": quarantine}
+    if report is not None:
+        uris["report"] = report
+    for a in uris:
+        for b in uris:
+            if a < b and uris[a].rstrip("/") == uris[b].rstrip("/"):
+                raise LocationError(f"--{a} and --{b} are the same location ({uris[a]!r}); they must differ")
+    locs = {k: open_location(v, connection_string=connection_string) for k, v in uris.items()}
+    _check_local("bronze", locs["bronze"], must_exist=True)
+    for role in ("silver", "quarantine", "report"):
+        if role in locs:
+            _check_local(role, locs[role])
+    return RunLocations(locs["bronze"], locs["silver"], locs["quarantine"], locs.get("report"))
+
+
+# -- publishing ------------------------------------------------------------------------------------------
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Hard link when ``src`` is on the same filesystem, else a copy (a work folder elsewhere)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def recover_local(silver: Path) -> None:
+    """Undo an interrupted swap: restore the old snapshot if silver is missing, drop leftovers.
+    Only under the silver lock: the staging folders of a live run look exactly like leftovers."""
+    parent = silver.parent
+    if not parent.is_dir():
+        return
+    olds = sorted(parent.glob(f".{silver.name}.old-*"))
+    if not silver.exists() and olds:
+        os.replace(olds[-1], silver)
+        olds = olds[:-1]
+    for leftover in [*olds, *parent.glob(f".{silver.name}.new-*"), *parent.glob(f".{silver.name}.affected-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def swap_in(new: Path, target: Path, old: Path) -> None:
+    """Replace ``target`` with the complete directory ``new`` (two renames, then cleanup)."""
+    if target.exists():
+        os.replace(target, old)
+        checkpoint("silver-moved-aside")
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class LocalPublisher:
+    """A silver folder: the snapshot is staged next to it (same filesystem) and renamed into place."""
+
+    def __init__(self, silver: Path) -> None:
+        self.silver = silver
+        tag = f"{int(time.time() * 1000)}-{os.getpid()}"  # time first: names sort by age
+        self.staged = silver.parent / f".{silver.name}.new-{tag}"
+        self.old = silver.parent / f".{silver.name}.old-{tag}"
+
+    def recover(self) -> None:
+        recover_local(self.silver)
+
+    def staging(self, work: Path) -> Path:
+        self.silver.parent.mkdir(parents=True, exist_ok=True)
+        return self.staged
+
+    def publish(self, snapshot: Path, affected: list[str], *, full: bool, before_commit: Callable[[], None],
+                say: Say) -> None:
+        before_commit()
+        swap_in(snapshot, self.silver, self.old)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staged, ignore_errors=True)
+
+
+class BlobPublisher:
+    """A blob prefix: the snapshot is staged in the work folder and uploaded, state blob last."""
+
+    def __init__(self, loc: BlobLocation) -> None:
+        self.loc = loc
+
+    def recover(self) -> None:
+        """Nothing to undo: an interrupted upload left the old state blob, so the batch is redone
+        and stale partition files are deleted by the next publish."""
+
+    def staging(self, work: Path) -> Path:
+        return work / "snapshot"
+
+    def publish(self, snapshot: Path, affected: list[str], *, full: bool, before_commit: Callable[[], None],
+                say: Say) -> None:
+        loc = self.loc
+        loc.ensure_container()
+        wanted = {p.relative_to(snapshot).as_posix() for p in snapshot.glob("*=*/*.parquet")}
+        existing = {f.name for f in loc.list(".parquet") if "=" in f.name.split("/")[0]}
+        touched = set(affected)
+        to_upload = sorted(n for n in wanted if full or n.split("/")[0] in touched or n not in existing)
+        for i, name in enumerate(to_upload, start=1):
+            before_commit()
+            say(f"uploading silver {i}/{len(to_upload)}: {name}")
+            loc.upload(snapshot / name, name)
+            if i == 1:
+                checkpoint("silver-uploading")
+        for name in sorted(existing - wanted):
+            loc.delete(name)
+        before_commit()
+        loc.upload(snapshot / STATE_FILE, STATE_FILE)  # the commit record, last
+
+    def discard(self) -> None:
+        """The staged snapshot lives in the work folder, which goes with it."""
+
+
+def publisher_for(loc) -> LocalPublisher | BlobPublisher:
+    return LocalPublisher(loc.root) if isinstance(loc, LocalLocation) else BlobPublisher(loc)
+
+
+def _publish_quarantine(loc, file: Path, name: str, *, replace_all: bool) -> None:
+    if isinstance(loc, BlobLocation):
+        loc.ensure_container()
+    loc.upload(file, name)
+    if replace_all:  # a full recompute re-derives every quarantined line: older batches are superseded
+        for f in loc.list(".parquet"):
+            if f.name != name and f.name.startswith("batch-") and "/" not in f.name:
+                loc.delete(f.name)
+
+
+# -- silver contents -------------------------------------------------------------------------------------
 
 def _silver_stats(snapshot: Path, plan: CleaningPlan, memory_limit: str) -> tuple[int, dict, dict, int]:
     import duckdb
@@ -179,126 +351,7 @@ def _silver_stats(snapshot: Path, plan: CleaningPlan, memory_limit: str) -> tupl
     return total, emotions, channels, partitions
 
 
-def run_silver(bronze: str, silver: str, *, quarantine: str | None = None, full: bool = False,
-               contract: SilverContract | None = None, memory_limit: str = "1GB", threads: int | None = None,
-               connection_string: str | None = None, work_dir: str | None = None, sort_output: bool = False,
-               progress: Callable[[str], None] | None = None) -> RunOutcome:
-    """Clean new bronze files into silver; see the module docstring for the guarantees."""
-    say = progress or (lambda _m: None)
-    started = time.perf_counter()
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    plan = build_plan(contract)
-    quarantine = quarantine or sibling_uri(silver, "quarantine")
-    uris = {"bronze": bronze, "silver": silver, "quarantine": quarantine}
-    for a in uris:
-        for b in uris:
-            if a < b and uris[a].rstrip("/") == uris[b].rstrip("/"):
-                raise LocationError(f"--{a} and --{b} are the same location ({uris[a]!r}); they must differ")
-    bronze_loc = open_location(bronze, connection_string=connection_string)
-    silver_loc = open_location(silver, connection_string=connection_string)
-    quarantine_loc = open_location(quarantine, connection_string=connection_string)
-    if isinstance(silver_loc, LocalLocation):
-        recover_local(silver_loc.root)
-
-    say(f"listing bronze files under {bronze_loc.uri}")
-    listing = [f for f in bronze_loc.list(BRONZE_SUFFIX)]
-    if not listing:
-        raise SilverRunError(f"no bronze files (*{BRONZE_SUFFIX}) under {bronze_loc.uri}")
-    fingerprint = contract_fingerprint(plan.contract)
-    state = _read_state(silver_loc)
-    decision = _decide(state, listing, fingerprint, full)
-    say(f"mode: {decision.mode} ({decision.reason})")
-
-    local_silver = silver_loc.root if isinstance(silver_loc, LocalLocation) else None
-    if work_dir:  # a work folder that does not exist yet is created, like silver and quarantine
-        Path(work_dir).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="silver-", dir=work_dir) as tmp_name:
-        tmp = Path(tmp_name)
-        # Local silver: build the new snapshot next to it, so files move by hard link and rename.
-        if local_silver is not None:
-            local_silver.parent.mkdir(parents=True, exist_ok=True)
-            snapshot, old = _staging_dirs(local_silver)
-            affected = snapshot.with_name(snapshot.name.replace(".new-", ".affected-"))
-        else:
-            snapshot, old, affected = tmp / "snapshot", tmp / "old", tmp / "affected"
-        try:
-            settings = EngineSettings(memory_limit=memory_limit, threads=threads, sort_output=sort_output)
-            outcome = _run_in(plan, decision, state, fingerprint, bronze_loc, silver_loc, quarantine_loc,
-                              tmp, snapshot, old, affected, settings, started_at, say)
-        finally:
-            for leftover in (snapshot, affected):
-                if leftover.exists() and leftover.parent != tmp:
-                    shutil.rmtree(leftover, ignore_errors=True)
-    total, emotions, channels, partitions, rows_before, batch, qname = outcome
-    return RunOutcome(
-        mode=decision.mode, mode_reason=decision.reason, bronze_files=[f.name for f in decision.todo],
-        batch=batch, silver_rows_before=rows_before, silver_rows_after=total, silver_partitions=partitions,
-        emotions=emotions, channels=channels, silver_uri=silver_loc.uri, quarantine_uri=quarantine_loc.uri,
-        quarantine_file=qname, seconds=time.perf_counter() - started, started_at=started_at,
-        contract_version=plan.contract.version,
-    )
-
-
-def _run_in(plan, decision, state, fingerprint, bronze_loc, silver_loc, quarantine_loc, tmp: Path,
-            snapshot: Path, old: Path, affected: Path, settings: EngineSettings, started_at: str, say):
-    memory_limit = settings.memory_limit
-    # 1. bronze to local paths (local bronze is read in place).
-    files: list[tuple[Path, str]] = []
-    for i, f in enumerate(decision.todo, start=1):
-        if isinstance(bronze_loc, LocalLocation):
-            files.append((bronze_loc.path(f.name), f.name))
-        else:
-            say(f"downloading bronze {i}/{len(decision.todo)}: {f.name}")
-            dest = tmp / "bronze" / f.name
-            bronze_loc.download(f.name, dest)
-            files.append((dest, f.name))
-
-    # 2. existing silver as a local folder (for an incremental merge, or to report an up-to-date one).
-    current: Path | None = None
-    if decision.mode in ("incremental", "up-to-date"):
-        current = _local_snapshot(silver_loc, tmp / "current", say)
-    rows_before = _silver_stats(current, plan, memory_limit)[0] if current is not None else int(
-        (state or {}).get("silver_rows", 0))
-
-    batch = BatchResult()
-    qname: str | None = None
-    if not decision.todo:
-        total, emotions, channels, partitions = _silver_stats(current, plan, memory_limit)
-        return total, emotions, channels, partitions, rows_before, batch, qname
-
-    bid = batch_id([(f.name, f.size, f.fingerprint) for f in decision.todo])
-    qname = f"batch-{bid}.parquet"
-    batch = run_batch(plan, files, existing_silver=current, silver_out=affected,
-                      quarantine_file=tmp / "quarantine" / qname, spill_dir=tmp / "spill",
-                      settings=settings, progress=say)
-    # 3. the complete new snapshot: untouched partitions as they are, affected ones rewritten.
-    _assemble(snapshot, current, affected, batch.affected_partitions)
-    total, emotions, channels, partitions = _silver_stats(snapshot, plan, memory_limit)
-    new_state = {
-        "version": STATE_VERSION,
-        "contract_version": plan.contract.version,
-        "contract_sha256": fingerprint,
-        "updated_at": started_at,
-        "silver_rows": total,
-        "partitions": sorted({p.parent.name for p in snapshot.glob("*=*/*.parquet")}),
-        "bronze": ({} if decision.mode == "full" else dict((state or {}).get("bronze", {}))) | {
-            f.name: {"size": f.size, "fingerprint": f.fingerprint} for f in decision.todo},
-    }
-    (snapshot / STATE_FILE).write_text(json.dumps(new_state, indent=1, sort_keys=True), encoding="utf-8")
-
-    # 4. publish: quarantine first, then silver with its state. A crash in between only means the batch
-    # is redone next time, which rewrites the same quarantine file and merges to the same rows.
-    say(f"publishing quarantine to {quarantine_loc.uri}")
-    _publish_quarantine(quarantine_loc, tmp / "quarantine" / qname, qname, replace_all=decision.mode == "full")
-    say(f"publishing silver to {silver_loc.uri}")
-    if isinstance(silver_loc, LocalLocation):
-        swap_in(snapshot, silver_loc.root, old)
-    else:
-        _publish_blob_silver(silver_loc, snapshot, batch.affected_partitions, full=decision.mode == "full", say=say)
-    return total, emotions, channels, partitions, rows_before, batch, qname
-
-
-def _local_snapshot(loc, dest: Path, say) -> Path:
+def _local_snapshot(loc, dest: Path, say: Say) -> Path:
     """The current silver as a local folder: the folder itself, or a download of the blobs."""
     if isinstance(loc, LocalLocation):
         return loc.root
@@ -326,27 +379,170 @@ def _assemble(snapshot: Path, keep: Path | None, affected: Path, affected_partit
                     _link_or_copy(f, snapshot / part.name / f.name)
 
 
-def _publish_quarantine(loc, file: Path, name: str, *, replace_all: bool) -> None:
-    if isinstance(loc, BlobLocation):
-        loc.ensure_container()
-    loc.upload(file, name)
-    if replace_all:  # a full recompute re-derives every quarantined line: older batches are superseded
-        for f in loc.list(".parquet"):
-            if f.name != name and f.name.startswith("batch-") and "/" not in f.name:
-                loc.delete(f.name)
+# -- the run ---------------------------------------------------------------------------------------------
+
+@dataclass
+class _Run:
+    """One locked run inside its work folder; :meth:`execute` is the sequence of steps."""
+
+    plan: CleaningPlan
+    locs: RunLocations
+    lock: SilverLock
+    publisher: LocalPublisher | BlobPublisher
+    work: Path
+    settings: EngineSettings
+    full: bool
+    started_at: str
+    started: float
+    say: Say
+
+    def execute(self) -> RunOutcome:
+        locs, say = self.locs, self.say
+        say(f"listing bronze files under {locs.bronze.uri}")
+        listing = list(locs.bronze.list(BRONZE_SUFFIX))
+        if not listing:
+            raise SilverRunError(f"no bronze files (*{BRONZE_SUFFIX}) under {locs.bronze.uri}")
+        fingerprint = contract_fingerprint(self.plan.contract)
+        state = _read_state(locs.silver, full=self.full, say=say)
+        if state is not None and locs.report is not None:
+            from .report import deliver_pending
+
+            if deliver_pending(state.get("last_report"), locs.report, self.work / "pending-report"):
+                say(f"delivered the report of an interrupted run to {locs.report.uri}")
+        decision = _decide(state, listing, fingerprint, self.full)
+        say(f"mode: {decision.mode} ({decision.reason})")
+
+        files = self._stage_bronze(decision)
+        current: Path | None = None
+        if decision.mode in ("incremental", "up-to-date"):
+            current = _local_snapshot(locs.silver, self.work / "current", say)
+        checkpoint("staged")
+        memory_limit = self.settings.memory_limit
+        rows_before = _silver_stats(current, self.plan, memory_limit)[0] if current is not None else int(
+            (state or {}).get("silver_rows", 0))
+        if not decision.todo:
+            total, emotions, channels, partitions = _silver_stats(current, self.plan, memory_limit)
+            outcome = self._outcome(decision, BatchResult(), rows_before, total, emotions, channels, partitions, None)
+            self._write_report(outcome)
+            return outcome
+
+        bid = batch_id([(f.name, f.size, f.fingerprint) for f in decision.todo])
+        qname = f"batch-{bid}.parquet"
+        qfile = self.work / "quarantine" / qname
+        affected = self.work / "affected"  # beside the spill folder: the engine moves files by rename
+        batch = run_batch(self.plan, files, existing_silver=current, silver_out=affected, quarantine_file=qfile,
+                          spill_dir=self.work / "spill", settings=self.settings, progress=say)
+        checkpoint("batch-cleaned")
+        try:
+            snapshot = self.publisher.staging(self.work)
+            _assemble(snapshot, current, affected, batch.affected_partitions)
+            total, emotions, channels, partitions = _silver_stats(snapshot, self.plan, memory_limit)
+            outcome = self._outcome(decision, batch, rows_before, total, emotions, channels, partitions, qname)
+            report = self._report_dict(outcome) if locs.report is not None else None
+            new_state = {
+                "version": STATE_VERSION,
+                "contract_version": self.plan.contract.version,
+                "contract_sha256": fingerprint,
+                "updated_at": self.started_at,
+                "silver_rows": total,
+                "partitions": sorted({p.parent.name for p in snapshot.glob("*=*/*.parquet")}),
+                "bronze": ({} if decision.mode == "full" else dict((state or {}).get("bronze", {}))) | {
+                    f.name: {"size": f.size, "fingerprint": f.fingerprint} for f in decision.todo},
+            }
+            if report is not None:  # committed with silver: the next run delivers it if this one dies first
+                new_state["last_report"] = report
+            (snapshot / STATE_FILE).write_text(json.dumps(new_state, indent=1, sort_keys=True), encoding="utf-8")
+            checkpoint("snapshot-built")
+
+            # Quarantine first, then silver with its state. A crash in between only means the batch is
+            # redone next time, which rewrites the same quarantine file and merges to the same rows.
+            self.lock.check()
+            say(f"publishing quarantine to {locs.quarantine.uri}")
+            _publish_quarantine(locs.quarantine, qfile, qname, replace_all=decision.mode == "full")
+            checkpoint("quarantine-published")
+            say(f"publishing silver to {locs.silver.uri}")
+            self.publisher.publish(snapshot, batch.affected_partitions, full=decision.mode == "full",
+                                   before_commit=self.lock.check, say=say)
+        finally:
+            self.publisher.discard()
+        checkpoint("silver-published")
+        self._write_report(outcome, report)
+        return outcome
+
+    def _stage_bronze(self, decision: _Plan) -> list[tuple[Path, str]]:
+        """(local path, bronze name) of every file to clean; blobs are downloaded to the work folder."""
+        files = []
+        for i, f in enumerate(decision.todo, start=1):
+            if isinstance(self.locs.bronze, LocalLocation):
+                files.append((self.locs.bronze.path(f.name), f.name))
+            else:
+                self.say(f"downloading bronze {i}/{len(decision.todo)}: {f.name}")
+                dest = self.work / "bronze" / f.name
+                self.locs.bronze.download(f.name, dest)
+                files.append((dest, f.name))
+        return files
+
+    def _outcome(self, decision: _Plan, batch: BatchResult, rows_before: int, total: int, emotions: dict,
+                 channels: dict, partitions: int, qname: str | None) -> RunOutcome:
+        return RunOutcome(
+            mode=decision.mode, mode_reason=decision.reason, bronze_files=[f.name for f in decision.todo],
+            batch=batch, silver_rows_before=rows_before, silver_rows_after=total, silver_partitions=partitions,
+            emotions=emotions, channels=channels, silver_uri=self.locs.silver.uri,
+            quarantine_uri=self.locs.quarantine.uri, quarantine_file=qname,
+            seconds=time.perf_counter() - self.started, started_at=self.started_at,
+            contract_version=self.plan.contract.version,
+            report_uri=self.locs.report.uri if self.locs.report is not None else None)
+
+    def _report_dict(self, outcome: RunOutcome) -> dict[str, Any]:
+        from .report import report_dict
+
+        return report_dict(outcome)
+
+    def _write_report(self, outcome: RunOutcome, report: dict[str, Any] | None = None) -> None:
+        if self.locs.report is None:
+            return
+        from .report import write_report_dict
+
+        outcome.seconds = time.perf_counter() - self.started
+        report = dict(report or self._report_dict(outcome), seconds=round(outcome.seconds, 3))
+        self.say(f"writing the report to {self.locs.report.uri}")
+        outcome.report = write_report_dict(report, self.locs.report, self.work / "report")
 
 
-def _publish_blob_silver(loc: BlobLocation, snapshot: Path, affected: list[str], *, full: bool, say) -> None:
-    loc.ensure_container()
-    wanted = {p.relative_to(snapshot).as_posix() for p in snapshot.glob("*=*/*.parquet")}
-    existing = {f.name for f in loc.list(".parquet") if "=" in f.name.split("/")[0]}
-    touched = set(affected)
-    to_upload = sorted(n for n in wanted if full or n.split("/")[0] in touched or n not in existing)
-    for i, name in enumerate(to_upload, start=1):
-        say(f"uploading silver {i}/{len(to_upload)}: {name}")
-        loc.upload(snapshot / name, name)
-    for name in sorted(existing - wanted):
-        loc.delete(name)
-    loc.upload(snapshot / STATE_FILE, STATE_FILE)  # the commit record, last
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def run_silver(bronze: str, silver: str, *, quarantine: str | None = None, report: str | None = None,
+               full: bool = False, contract: SilverContract | None = None, memory_limit: str = "1GB",
+               threads: int | None = None, connection_string: str | None = None, work_dir: str | None = None,
+               sort_output: bool = False, wait: float | None = None,
+               progress: Callable[[str], None] | None = None) -> RunOutcome:
+    """Clean new bronze files into silver (and write the report when ``report`` is a location).
+
+    ``wait``: None refuses at once when another run holds the silver lock (:class:`.lock.SilverBusyError`),
+    a number of seconds waits that long, ``float('inf')`` waits as long as it takes.
+    See the module docstring for the guarantees."""
+    say = progress or (lambda _m: None)
+    started = time.perf_counter()
+    started_at = _utc_now()
+    plan = build_plan(contract)
+    locs = open_locations(bronze, silver, quarantine, report, connection_string)
+    root = work_root(work_dir)
+    lock = lock_for(locs.silver)
+    lock.acquire(wait, say)
+    try:
+        checkpoint("locked")
+        publisher = publisher_for(locs.silver)
+        publisher.recover()
+        for folder in remove_stale(root):
+            say(f"removed the work folder of an interrupted run: {folder}")
+        for loc in (locs.quarantine, locs.report):
+            if isinstance(loc, LocalLocation):
+                loc.remove_partial()
+        with WorkFolder(root) as work:
+            checkpoint("cleaned")
+            settings = EngineSettings(memory_limit=memory_limit, threads=threads, sort_output=sort_output)
+            return _Run(plan, locs, lock, publisher, work, settings, full, started_at, started, say).execute()
+    finally:
+        lock.release()

@@ -46,6 +46,16 @@ class Location(Protocol):
     def child(self, name: str) -> "Location": ...
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _md5_file(path: Path) -> str:
     h = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as fh:
@@ -106,6 +116,18 @@ class LocalLocation:
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
 
+    def remove_partial(self) -> list[Path]:
+        """Delete the temporary files of writes whose process is gone (``.<name>.tmp-<pid>``)."""
+        if not self.root.is_dir():
+            return []
+        removed = []
+        for p in self.root.rglob(".*.tmp-*"):
+            pid = p.name.rpartition(".tmp-")[2]
+            if p.is_file() and pid.isdigit() and not _alive(int(pid)):
+                p.unlink(missing_ok=True)
+                removed.append(p)
+        return removed
+
     def child(self, name: str) -> "LocalLocation":
         return LocalLocation(self.path(name))
 
@@ -124,6 +146,10 @@ class BlobLocation:
 
     def _blob(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name
+
+    def blob_client(self, name: str):
+        """The SDK client of one blob in this location (leases, metadata)."""
+        return self._cc.get_blob_client(self._blob(name))
 
     def ensure_container(self) -> None:
         from azure.core.exceptions import ResourceExistsError
