@@ -122,7 +122,7 @@ def test_two_environments_never_share_a_state_blob(tmp_path: Path) -> None:
         text = with_value(text, k, v, sec)
     folder = config_dir(tmp_path, test=text)  # state.key still phase2-dev.tfstate, backend local
     assert_refused(run_main(folder, tmp_path), tmp_path, "test.toml: state.key = 'phase2-dev.tfstate'",
-                   "stemotiontfstate01/tfstate/phase2-dev.tfstate", "own state.key")
+                   "stemotiontfstate01/tfstate-dev/phase2-dev.tfstate", "own state.key")
     fixed = config_dir(tmp_path / "ok", test=with_value(text, "key", '"phase2-test.tfstate"', "state"))
     assert [c.name for c in load_all(config_dir=fixed)] == ["dev", "prod", "test"]
 
