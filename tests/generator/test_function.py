@@ -266,3 +266,27 @@ def test_bad_container_name_is_rejected():
     with pytest.raises(storage.StorageConfigError) as err:
         storage.container_name({S.BRONZE_CONTAINER: "Bronze_Layer"})
     assert err.value.setting == S.BRONZE_CONTAINER
+
+
+def test_the_http_trigger_writes_with_a_container_sas_connection_string(handlers, azurite, monkeypatch):
+    """Connection-string mode as the stack configures it: the secret holds a create+write container SAS
+    (tests/generator/test_sas_storage.py covers what it may not do)."""
+    from .provider_sas import connection_string, container_sas
+
+    name = f"fn-sas-{secrets.token_hex(6)}"
+    admin = azurite.service_client().get_container_client(name)
+    admin.create_container()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    sas = container_sas(account_name=azurite.account_name, account_key=azurite.account_key, container=name, permissions="cw",
+                        start=(now - timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        expiry=(now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"), https_only=False)
+    for key in (S.BRONZE_ACCOUNT_URL, S.MANAGED_IDENTITY_CLIENT_ID, S.BATCH_ROWS, S.DIRTY_RATIO, S.MAX_ROWS):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv(S.BRONZE_CONNECTION_STRING, connection_string(azurite.blob_endpoint + "/", sas))
+    monkeypatch.setenv(S.BRONZE_CONTAINER, name)
+    try:
+        status, body = call(handlers, body=json.dumps({"rows": 1000, "seed": 3}).encode())
+        assert status == 200, body
+        assert blobs(admin) == sorted([body["blob_path"], body["manifest_path"]])
+    finally:
+        admin.delete_container()

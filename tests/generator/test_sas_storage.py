@@ -10,7 +10,6 @@ import json
 import secrets
 from datetime import datetime, timedelta, timezone
 
-import azure.functions as func
 import pytest
 from azure.core.exceptions import HttpResponseError
 
@@ -85,21 +84,6 @@ def test_the_function_writes_csv_and_manifest_with_the_container_sas(bronze) -> 
     with pytest.raises(TargetExistsError, match="not overwritten"):
         generate_to(BlobTarget(container), GeneratorParams(rows=100, seed=6), run_id="sas-run",
                     csv_path=csv_path, manifest_path=manifest_path)
-
-
-def test_the_http_trigger_works_with_the_sas_connection_string(bronze, function_app_module, monkeypatch) -> None:
-    admin, conn = bronze
-    for key in (S.BRONZE_ACCOUNT_URL, S.MANAGED_IDENTITY_CLIENT_ID, S.BATCH_ROWS, S.DIRTY_RATIO, S.MAX_ROWS):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv(S.BRONZE_CONNECTION_STRING, conn)
-    monkeypatch.setenv(S.BRONZE_CONTAINER, admin.container_name)
-    handler = {f.get_function_name(): f for f in function_app_module.app.get_functions()}["generate"]
-    req = func.HttpRequest(method="POST", url="http://localhost/api/generate", params={},
-                           body=json.dumps({"rows": 1000, "seed": 3}).encode())
-    resp = handler.get_user_function()(req)
-    body = json.loads(resp.get_body())
-    assert resp.status_code == 200, body
-    assert sorted(b.name for b in admin.list_blobs()) == sorted([body["blob_path"], body["manifest_path"]])
 
 
 def _denied(call) -> str:
