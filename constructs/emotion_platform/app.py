@@ -2,12 +2,16 @@
 
 ``synth`` validates every config file first (no cdktf import, so a bad value fails in a fraction of a
 second), synthesizes into a temporary sibling of the output directory and swaps it into place only when
-everything succeeded: an error never leaves a partial ``cdktf.out``.
+everything succeeded: an error never leaves a partial ``cdktf.out``. A synth that was killed (kill -9,
+a closed laptop) leaves its ``.cdktf.out.partial-*`` folder behind; the next synth removes it, and
+never one that a synth running at the same time still holds (each holds a lock on its own folder).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -71,34 +75,92 @@ def synth(
     log(f"config valid: {', '.join(f'{c.name} ({c.foundation.mode}, state: {c.state.backend})' for c in configs)}")
     target = Path(outdir).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    removed = clean_leftovers(target)
+    if removed:
+        log(f"removed {removed} leftover(s) of an interrupted synth next to {_display(target)}")
+    work = Path(tempfile.mkdtemp(prefix=_partial_prefix(target), dir=target.parent))
     try:
-        out, staging = work / "out", work / "staging"
-        log(f"synthesizing {', '.join(c.stack_name for c in configs)} (loading provider bindings)")
-        app = build_app(out, configs=configs, staging_dir=staging, function_code_path=function_code_path)
-        app.synth()
-        result = {}
-        for config in configs:
-            stack_file = out / "stacks" / config.stack_name / "cdk.tf.json"
-            resources = json.loads(stack_file.read_text())["resource"]
-            count = sum(len(v) for v in resources.values())
-            result[config.stack_name] = target / "stacks" / config.stack_name / "cdk.tf.json"
-            log(f"  {config.stack_name}: {count} resources")
-        _swap_into_place(out, target)
+        with _held(work):
+            out, staging = work / "out", work / "staging"
+            log(f"synthesizing {', '.join(c.stack_name for c in configs)} (loading provider bindings)")
+            app = build_app(out, configs=configs, staging_dir=staging, function_code_path=function_code_path)
+            app.synth()
+            result = {}
+            for config in configs:
+                stack_file = out / "stacks" / config.stack_name / "cdk.tf.json"
+                resources = json.loads(stack_file.read_text())["resource"]
+                count = sum(len(v) for v in resources.values())
+                result[config.stack_name] = target / "stacks" / config.stack_name / "cdk.tf.json"
+                log(f"  {config.stack_name}: {count} resources")
+            _swap_into_place(out, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     log(f"wrote {_display(target)} in {time.perf_counter() - started:.1f} s")
     return result
 
 
+def _partial_prefix(target: Path) -> str:
+    return f".{target.name}.partial-"
+
+
+def _old_prefix(target: Path) -> str:
+    return f".{target.name}.old-"
+
+
+@contextlib.contextmanager
+def _held(path: Path, *, blocking: bool = True):
+    """An exclusive flock on ``path`` (a folder or a file) while the block runs; released by the kernel
+    when the process dies, which is what tells a leftover from a folder in use."""
+    fd = os.open(path, os.O_RDONLY | (os.O_CREAT if not path.is_dir() else 0), 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        yield
+    finally:
+        os.close(fd)
+
+
+def clean_leftovers(target: Path, *, min_age_s: float = 2.0) -> int:
+    """Remove what killed synths left next to ``target``; returns how many folders were removed.
+
+    A ``partial-*`` folder is removed only when no process holds its lock and it is older than
+    ``min_age_s`` (a synth starting this instant has created its folder but not locked it yet). An
+    ``old-*`` folder is a previous output a killed swap did not delete: removed under the swap lock."""
+    removed = 0
+    now = time.time()
+    for path in target.parent.glob(_partial_prefix(target) + "*"):
+        try:
+            if not path.is_dir() or now - path.stat().st_mtime < min_age_s:
+                continue
+            with _held(path, blocking=False):
+                shutil.rmtree(path)
+            removed += 1
+        except (BlockingIOError, FileNotFoundError):
+            continue  # in use by a synth running now, or removed by another one
+        except OSError:
+            continue  # a filesystem without flock: leave it rather than risk a running synth's folder
+    if any(target.parent.glob(_old_prefix(target) + "*")):
+        with contextlib.suppress(OSError), _held(_swap_lock(target)):
+            for path in target.parent.glob(_old_prefix(target) + "*"):
+                shutil.rmtree(path, ignore_errors=True)
+                removed += not path.exists()
+    return removed
+
+
+def _swap_lock(target: Path) -> Path:
+    return target.with_name(f".{target.name}.lock")
+
+
 def _swap_into_place(new: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        target.rename(old)
-    new.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    """Replace ``target`` with ``new`` (two renames on one filesystem), one synth at a time."""
+    with _held(_swap_lock(target)):
+        old = None
+        if target.exists():
+            old = target.with_name(f"{_old_prefix(target)}{os.getpid()}")
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+        new.rename(target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _display(path: Path) -> str:

@@ -10,6 +10,7 @@ synthesized.
 
 from __future__ import annotations
 
+import codecs
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Literal, Mapping
 
-from . import naming
+from emotion_events import limits
+
+from . import config_checks, naming
 from .pipeline_settings import DataFlowCompute, PipelineSchedule
 
 BACKEND_ENV = "PHASE2_BACKEND"
@@ -165,19 +168,12 @@ def _each(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
     return run
 
 
-def _tags(value: dict) -> str | None:
-    for k, v in value.items():
-        if not isinstance(v, str) or len(k) > 512 or len(v) > 256 or any(c in k for c in "<>%&\\?/"):
-            return f"tag {k!r}: tags are string values (keys up to 512, values up to 256 characters, no <>%&\\?/ in keys)"
-    return None
-
-
 _IPS = _each(naming.check_ip_range)
 
 _SCHEMA: dict[str, dict[str, _Rule]] = {
     "": {
         "location": _Rule(str, check=naming.check_region),
-        "tags": _Rule(dict, {}, _tags),
+        "tags": _Rule(dict, {}, naming.check_tags),
     },
     "foundation": {
         "mode": _Rule(str, check=_one_of("standalone", "existing")),
@@ -215,9 +211,10 @@ _SCHEMA: dict[str, dict[str, _Rule]] = {
         # azurerm validates 40-1000 on older 4.x releases (newer accept 1): stay valid on all of them.
         "maximum_instance_count": _Rule(int, 40, _between(40, 1000)),
         "schedule": _Rule(str, "0 0 * * * *", naming.check_ncrontab),
-        "batch_rows": _Rule(int, 10000, _between(1, 10_000_000)),
-        "dirty_ratio": _Rule((int, float), 0.05, _between(0.0, 1.0)),
-        "max_rows": _Rule(int, 5_000_000, _between(1, 100_000_000)),
+        # The Function's own limits (emotion_events.limits): config cannot promise what the Function refuses.
+        "batch_rows": _Rule(int, 10000, _between(1, limits.MAX_ROWS)),
+        "dirty_ratio": _Rule((int, float), 0.05, _between(0.0, limits.MAX_DIRTY_RATIO)),
+        "max_rows": _Rule(int, 5_000_000, _between(1, limits.MAX_ROWS)),
         "deploy_code": _Rule(bool, True),
     },
     "data_factory": {
@@ -237,13 +234,7 @@ _SCHEMA: dict[str, dict[str, _Rule]] = {
         "frequency": _Rule(str, check=_one_of("Minute", "Hour", "Day", "Week", "Month")),
         "interval": _Rule(int, check=_between(1, 1000)),
         "start_time": _Rule(str, PipelineSchedule.start_time, naming.check_rfc3339),
-        "time_zone": _Rule(
-            str,
-            PipelineSchedule.time_zone,
-            lambda v: "must be a Windows time zone id such as 'UTC' or 'W. Europe Standard Time' (Data Factory does not take IANA names)"
-            if "/" in v or not v.strip()
-            else None,
-        ),
+        "time_zone": _Rule(str, PipelineSchedule.time_zone, naming.check_windows_time_zone),
         "activated": _Rule(bool, PipelineSchedule.activated),
     },
     "state": {
@@ -346,8 +337,7 @@ def parse_config(data: Mapping[str, Any], *, name: str, source: Path, backend_ov
     pipeline = PipelineConfig(**pipeline_raw, compute=compute, schedule=schedule)
     state = _state(r, r.section(r.table(data, "state"), "state"), backend_override)
 
-    if foundation.mode == "existing" and r.table(data, "foundation").get("log_retention_days") is not None:
-        raise r.fail("foundation.log_retention_days", foundation.log_retention_days, "only applies to mode = 'standalone'")
+    config_checks.reject_standalone_only(data, mode=foundation.mode, source=source)
     names = [foundation.bronze_container, storage_raw["silver_container"], storage_raw["quarantine_container"]]
     if len(set(names)) != 3:
         raise r.fail("storage.silver_container / storage.quarantine_container", names, "bronze, silver and quarantine must be different containers")
@@ -357,7 +347,7 @@ def parse_config(data: Mapping[str, Any], *, name: str, source: Path, backend_ov
             function.storage_account_name,
             "must differ from foundation.storage_account_name (the Function's runtime storage is its own account)",
         )
-    return EnvironmentConfig(
+    config = EnvironmentConfig(
         name=name,
         source=source,
         location=naming.normalize_region(top["location"]),
@@ -370,6 +360,8 @@ def parse_config(data: Mapping[str, Any], *, name: str, source: Path, backend_ov
         pipeline=pipeline,
         state=state,
     )
+    config_checks.check_function_limits(config)
+    return config
 
 
 def _state(r: _Reader, raw: dict[str, Any], override: str | None) -> StateConfig:
@@ -386,9 +378,41 @@ def _state(r: _Reader, raw: dict[str, Any], override: str | None) -> StateConfig
 
 
 def config_files(config_dir: Path | None = None) -> dict[str, Path]:
-    """Environment name -> file, for every ``<env>.toml`` in the config directory."""
+    """Environment name -> file, for every ``<env>.toml`` in the config directory (a folder of that name
+    is listed too, and refused when loaded)."""
     directory = Path(config_dir or DEFAULT_CONFIG_DIR)
     return {p.stem: p for p in sorted(directory.glob("*.toml"))}
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file, or one ``ConfigError`` for whatever a hand-edited file can be instead: a folder,
+    unreadable, UTF-16 or Latin-1, UTF-8 with a byte-order mark, not TOML."""
+    def fail(what: str, value: Any, rule: str) -> ConfigError:
+        return ConfigError(f"{path}: {what} = {value}: {rule}")
+
+    if path.is_dir():
+        raise fail("(file)", "a directory", "an environment is a <env>.toml file, not a folder: rename or move the folder")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise fail("(file)", "unreadable", f"cannot be read ({exc.strerror or exc})") from None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise fail("(encoding)", "UTF-16", "TOML files are UTF-8: save the file as UTF-8")
+    if b"\x00" in raw[:4096]:  # UTF-16 without a byte-order mark, UTF-32, or not a text file
+        raise fail("(encoding)", "NUL bytes (UTF-16 or UTF-32?)", "TOML files are UTF-8 text: save the file as UTF-8")
+    if raw.startswith(codecs.BOM_UTF8):
+        raise fail("(encoding)", "UTF-8 with a byte-order mark (BOM)",
+                   "TOML files are UTF-8 without a BOM: save it as 'UTF-8', not 'UTF-8 with BOM'")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise fail(f"(encoding) line {line}", f"byte 0x{raw[exc.start]:02x}",
+                   "not UTF-8 (a Latin-1 or Windows-1252 file?): TOML files are UTF-8: save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def load_config(env: str, config_dir: Path | None = None) -> EnvironmentConfig:
@@ -397,16 +421,26 @@ def load_config(env: str, config_dir: Path | None = None) -> EnvironmentConfig:
         known = ", ".join(files) or "none"
         raise ConfigError(f"environment {env!r}: no {env}.toml in {config_dir or DEFAULT_CONFIG_DIR} (known: {known})")
     path = files[env]
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path)
     return parse_config(data, name=env, source=path, backend_override=os.environ.get(BACKEND_ENV) or None)
 
 
 def load_all(envs: list[str] | tuple[str, ...] | None = None, config_dir: Path | None = None) -> list[EnvironmentConfig]:
-    """Every requested environment (all files by default), validated before anything is built."""
-    names = list(envs) if envs else list(config_files(config_dir))
-    if not names:
+    """The requested environments (all files by default), validated before anything is built.
+
+    Every file is loaded and checked against the others even when only some are requested: globally
+    unique names and state blobs must not collide with any environment, deployed today or not."""
+    files = config_files(config_dir)
+    if not files:
         raise ConfigError(f"no environment files (*.toml) in {config_dir or DEFAULT_CONFIG_DIR}")
-    return [load_config(name, config_dir) for name in names]
+    names = list(envs) if envs else list(files)
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError(f"command line: --env = {name!r}: given more than once; each environment is synthesized once")
+    for name in names:
+        if name not in files:
+            raise ConfigError(f"command line: --env = {name!r}: no {name}.toml in {config_dir or DEFAULT_CONFIG_DIR} "
+                              f"(known: {', '.join(files)})")
+    configs = {name: load_config(name, config_dir) for name in files}
+    config_checks.check_across(list(configs.values()))
+    return [configs[name] for name in names]

@@ -8,6 +8,7 @@ bad input is rejected before the (slow) provider bindings load.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from datetime import datetime
 from typing import Callable
@@ -116,11 +117,11 @@ _CRON_NAMES = {
     "month": "jan feb mar apr may jun jul aug sep oct nov dec".split(),
     "day-of-week": "sun mon tue wed thu fri sat".split(),
 }
-_CRON_TOKEN = re.compile(r"(\*|(?P<a>\w+)(?:-(?P<b>\w+))?)(?:/(?P<step>\d+))?")
+_CRON_TOKEN = re.compile(r"(\*|(?P<a>[A-Za-z0-9]+)(?:-(?P<b>[A-Za-z0-9]+))?)(?:/(?P<step>[0-9]+))?")
 
 
 def _cron_number(text: str, field: str) -> int | None:
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     names = _CRON_NAMES.get(field, [])
     low = text.lower()
@@ -151,29 +152,90 @@ def check_ncrontab(value: object) -> str | None:
     return None
 
 
+# Terraform's validation.IsRFC3339Time is Go's time.Parse(time.RFC3339): an upper-case T and Z, a
+# two-digit offset with a colon, ASCII digits only (`\d` would also take full-width or Arabic-Indic ones).
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})")
+
+
 def check_rfc3339(value: object) -> str | None:
-    rule = "must be an RFC 3339 date-time with a time zone, e.g. '2026-01-01T02:00:00Z'"
-    if not isinstance(value, str):
+    rule = "must be an RFC 3339 date-time with a time zone, such as '2026-01-01T02:00:00Z' (YYYY-MM-DDTHH:MM:SS, then Z or +HH:MM)"
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         return rule
-    try:
-        parsed = datetime.fromisoformat(value)
+    try:  # the shape is right; the date and time must also exist (no month 13, no 25:00)
+        datetime.fromisoformat(re.sub(r"\.[0-9]+", "", value).replace("Z", "+00:00"))
     except ValueError:
-        return rule
-    return None if parsed.tzinfo is not None and "T" in value else rule
+        return rule + ", on a date and time that exist"
+    return None
 
 
 def check_duration(value: object) -> str | None:
-    """time_sleep durations: a number followed by s, m or h (Go's time.ParseDuration, simplified)."""
-    ok = isinstance(value, str) and re.fullmatch(r"(\d+h)?(\d+m)?(\d+s)?", value) and value
-    return None if ok else "must be a duration such as '30s', '2m' or '1m30s'"
+    """time_sleep durations: ASCII digits followed by h, m or s, in that order (a subset of Go's
+    time.ParseDuration, which the time provider uses)."""
+    ok = isinstance(value, str) and re.fullmatch(r"([0-9]+h)?([0-9]+m)?([0-9]+s)?", value) and value
+    return None if ok else "must be a duration of ASCII digits and units such as '30s', '2m' or '1m30s'"
 
 
 def check_ip_range(value: object) -> str | None:
-    rule = "must be a public IPv4 address or CIDR range such as '203.0.113.7' or '203.0.113.0/24'"
+    """Storage and Key Vault firewall rules take public IPv4 addresses and ranges only: storage rejects
+    private (RFC 1918) ranges and /31 or /32 prefixes; other non-public ranges match no client."""
+    rule = "must be a public IPv4 address or CIDR range such as '20.50.0.0/16' or '20.50.1.7'"
     if not isinstance(value, str):
         return rule
-    m = re.fullmatch(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?", value)
-    if not m or any(int(g) > 255 for g in m.groups()[:4]) or (m.group(5) and not 0 <= int(m.group(5)) <= 30):
-        # Storage network rules reject /31 and /32: a single address is written without a prefix.
+    m = re.fullmatch(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?:/([0-9]{1,2}))?", value)
+    if not m or any(int(g) > 255 for g in m.groups()[:4]) or (m.group(5) and not 0 <= int(m.group(5)) <= 32):
+        return rule
+    if m.group(5) and int(m.group(5)) > 30:
         return rule + " (storage rejects /31 and /32 prefixes: write a single address without one)"
+    network = ipaddress.IPv4Network(value, strict=False)
+    if not network.is_global:
+        kind = next((name for name, test in _NON_PUBLIC if test(network)), "not publicly routable")
+        return f"{rule}; {network} is {kind} (storage rejects private ranges; a firewall rule matches public client addresses)"
+    return None
+
+
+_NON_PUBLIC = (
+    ("a private (RFC 1918) range", lambda n: any(n.subnet_of(p) for p in map(ipaddress.IPv4Network, ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")))),
+    ("loopback", lambda n: n.is_loopback),
+    ("link-local", lambda n: n.is_link_local),
+    ("shared address space (RFC 6598)", lambda n: n.subnet_of(ipaddress.IPv4Network("100.64.0.0/10"))),
+    ("multicast", lambda n: n.is_multicast),
+    ("a documentation range (RFC 5737)", lambda n: any(n.subnet_of(ipaddress.IPv4Network(p)) for p in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))),
+)
+
+
+def windows_time_zones() -> dict[str, str]:
+    """Windows time zone id -> IANA name, from CLDR's windowsZones data as the tzlocal package ships it
+    (the mapping Windows and ICU use). Data Factory schedule triggers take the Windows ids."""
+    from tzlocal.windows_tz import win_tz
+
+    return dict(win_tz)
+
+
+def check_windows_time_zone(value: object) -> str | None:
+    rule = "must be a Windows time zone id such as 'UTC' or 'W. Europe Standard Time' (CLDR windowsZones; Data Factory does not take IANA names)"
+    zones = windows_time_zones()
+    if isinstance(value, str) and value in zones:
+        return None
+    if isinstance(value, str):
+        from tzlocal.windows_tz import tz_win
+
+        if value in tz_win:
+            return f"{rule}; the Windows id for IANA {value!r} is {tz_win[value]!r}"
+        close = difflib.get_close_matches(value, sorted(zones), n=1)
+        if close:
+            return f"{rule} (did you mean {close[0]!r}?)"
+    return rule
+
+
+def check_tags(value: object) -> str | None:
+    """Azure tags: non-empty keys up to 512 characters without <>%&\\?/, string values up to 256."""
+    if not isinstance(value, dict):
+        return "must be a table of tags"
+    for k, v in value.items():
+        if not k.strip():
+            return f"tag key {k!r}: tag names may not be empty or blank"
+        if len(k) > 512 or any(c in k for c in "<>%&\\?/"):
+            return f"tag key {k!r}: tag names are up to 512 characters without <>%&\\?/"
+        if not isinstance(v, str) or len(v) > 256:
+            return f"tag {k!r} = {v!r}: tag values are string values of up to 256 characters"
     return None

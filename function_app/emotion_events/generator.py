@@ -20,6 +20,7 @@ from . import dirt
 from .contract import SilverContract, default_contract
 from .dirt import INVALID_KINDS, KIND_WEIGHTS, REASON_OF_KIND
 from .events import EventSampler, Population, build_population
+from .limits import MAX_DIRTY_RATIO, MAX_ROWS  # noqa: F401  (re-exported)
 from .model import MAX_RECORD_DELAY_MS, ModelTables, build_tables
 from .render import MS_PER_DAY, Categorical, ChunkColumns, RowRenderer, csv_line
 from .tzgrid import OffsetGrid
@@ -27,9 +28,7 @@ from .tzgrid import OffsetGrid
 GENERATOR_VERSION = "1"
 CHUNK_ROWS = 8_192  # part of the output definition: same seed + same chunk size -> same bytes; fits L2
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a Monday; fixed so a seed alone reproduces a file
-MAX_ROWS = 2_000_000_000
 MAX_SEED = 2**63 - 1
-MAX_DIRTY_RATIO = 0.5  # copies need clean rows to copy from
 MAX_USERS = 1_000_000
 MAX_HOURS = 24 * 366
 

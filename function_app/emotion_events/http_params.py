@@ -19,6 +19,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from .generator import MAX_HOURS, MAX_SEED, GeneratorParamError, GeneratorParams
+from .limits import MAX_DIRTY_RATIO
 
 ALLOWED = ("rows", "seed", "dirty_ratio", "start", "hours")
 IGNORED = ("code",)  # the function key may travel as ?code=...
@@ -173,7 +174,7 @@ def parse_request(query: Mapping[str, str] | Iterable[tuple[str, str]], body: by
     p = merge_sources(query, body)
     rows = _as_int("rows", p["rows"], 1, defaults.max_rows) if "rows" in p else defaults.rows
     seed = _as_int("seed", p["seed"], 0, MAX_SEED) if "seed" in p else secrets.randbelow(MAX_SEED + 1)
-    ratio = _as_ratio(p["dirty_ratio"], 0.5) if "dirty_ratio" in p else defaults.dirty_ratio
+    ratio = _as_ratio(p["dirty_ratio"], MAX_DIRTY_RATIO) if "dirty_ratio" in p else defaults.dirty_ratio
     hours = _as_int("hours", p["hours"], 1, MAX_HOURS) if "hours" in p else DEFAULT_HOURS
     if "start" in p:
         start = _as_start(p["start"])

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from . import app_settings as S
-from .generator import MAX_DIRTY_RATIO, MAX_ROWS, GeneratorParamError, GeneratorParams
+from .generator import GeneratorParamError, GeneratorParams
+from .limits import MAX_DIRTY_RATIO, MAX_ROWS
 
 
 class SettingError(ValueError):

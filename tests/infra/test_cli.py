@@ -58,10 +58,10 @@ def test_a_failure_during_synthesis_leaves_no_partial_output(tmp_path: Path) -> 
     assert proc.returncode != 0
     assert "not a Functions project" in proc.stderr
     assert not outdir.exists()
-    assert [p.name for p in tmp_path.iterdir()] == []
+    assert [p.name for p in tmp_path.iterdir()] == []  # no work folder, no lock file
 
 
 def test_unknown_environment_is_named(tmp_path: Path) -> None:
     proc = run(tmp_path / "out", "--env", "staging")
     assert proc.returncode == 2
-    assert "environment 'staging': no staging.toml" in proc.stderr and "known: dev, prod" in proc.stderr
+    assert "--env = 'staging': no staging.toml" in proc.stderr and "known: dev, prod" in proc.stderr

@@ -111,7 +111,7 @@ def test_every_environment_names_its_remote_state_so_ci_can_plan_it(monkeypatch:
         ("function.instance_memory_mb", 1024, ["function.instance_memory_mb", "one of 512, 2048, 4096"]),
         ("function.maximum_instance_count", 10, ["function.maximum_instance_count", "between 40 and 1000"]),
         ("function.storage_mode", "sas", ["function.storage_mode", "'connection_string', 'identity'"]),
-        ("function.dirty_ratio", 1.5, ["function.dirty_ratio", "between 0.0 and 1.0"]),
+        ("function.dirty_ratio", 1.5, ["function.dirty_ratio", "between 0.0 and 0.5"]),
         ("key_vault.soft_delete_retention_days", 3, ["key_vault.soft_delete_retention_days", "between 7 and 90"]),
         ("key_vault.rbac_propagation_wait", "one minute", ["key_vault.rbac_propagation_wait", "duration"]),
         ("storage.allowed_ip_ranges", ["10.0.0.0/33"], ["storage.allowed_ip_ranges", "'10.0.0.0/33'", "CIDR"]),
@@ -209,6 +209,8 @@ def test_lifecycle_policy_defaults_follow_the_foundation_mode() -> None:
     assert parse(broken("storage.lifecycle_policy", ...)).storage.lifecycle_policy is True
     existing = broken("foundation.mode", "existing")
     del existing["foundation"]["log_retention_days"]
+    for section, key in (("storage", "replication"), ("storage", "delete_retention_days"), ("key_vault", "soft_delete_retention_days")):
+        del existing[section][key]  # standalone-only: refused in existing mode
     assert parse(existing).storage.lifecycle_policy is False
 
 

@@ -134,8 +134,8 @@ def test_validate_installs_pinned_toolchain_with_cached_downloads(pipeline: Pipe
     steps = steps_of(pipeline, "Validate")
     (py,) = tasks(steps, "UsePythonVersion@0")
     assert py["inputs"]["versionSpec"] == "$(pythonVersion)"
-    (node,) = tasks(steps, "UseNode@1")
-    assert node["inputs"]["version"] == "$(nodeVersion)"
+    (node,) = tasks(steps, "NodeTool@0")
+    assert node["inputs"]["versionSpec"] == "$(nodeVersion)"
     caches = {c["inputs"]["path"]: c["inputs"]["key"] for c in tasks(steps, "Cache@2")}
     assert "requirements.txt" in caches["$(PIP_CACHE_DIR)"] and "requirements-tools.txt" in caches["$(PIP_CACHE_DIR)"]
     assert "package-lock.json" in caches["$(npm_config_cache)"]
