@@ -409,8 +409,10 @@ def read_toml(path: Path) -> dict[str, Any]:
         raw = path.read_bytes()
     except OSError as exc:
         raise fail("(file)", "unreadable", f"cannot be read ({exc.strerror or exc})") from None
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in raw[:4096]:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise fail("(encoding)", "UTF-16", "TOML files are UTF-8: save the file as UTF-8")
+    if b"\x00" in raw[:4096]:  # UTF-16 without a byte-order mark, UTF-32, or not a text file
+        raise fail("(encoding)", "NUL bytes (UTF-16 or UTF-32?)", "TOML files are UTF-8 text: save the file as UTF-8")
     if raw.startswith(codecs.BOM_UTF8):
         raise fail("(encoding)", "UTF-8 with a byte-order mark (BOM)",
                    "TOML files are UTF-8 without a BOM: save it as 'UTF-8', not 'UTF-8 with BOM'")

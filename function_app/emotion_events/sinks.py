@@ -5,6 +5,11 @@ replaced. Locally the data goes to a hidden temporary name and is hard-linked in
 fails if the name exists). In Blob Storage the data is staged as blocks of ``block_size`` bytes (a few
 in parallel, while generation continues) and committed once with ``If-None-Match: *``; until that
 commit nothing is visible, and blocks that are never committed are discarded by the service.
+
+A writer is finished (everything durable or staged) before it is committed, so the caller can put
+the manifest in between: the CSV becomes visible only once its manifest exists. The blob commit tags
+the CSV with the run's id, so when its answer is lost the caller can still tell whether it went
+through (:meth:`BlobTarget.committed`).
 """
 
 from __future__ import annotations
@@ -25,18 +30,29 @@ class TargetExistsError(FileExistsError):
 
 
 class StorageWriteError(RuntimeError):
-    """Writing to the destination failed; nothing was committed."""
+    """Writing to the destination failed; ``committed`` says which files are nevertheless there
+    (path -> True, False, or None when the storage could not tell)."""
+
+    def __init__(self, message: str, committed: dict[str, bool | None] | None = None) -> None:
+        super().__init__(message)
+        self.committed: dict[str, bool | None] = dict(committed or {})
+
+
+RUN_ID_METADATA = "run_id"  # blob metadata of a committed CSV: which run committed it
 
 
 class Writer(Protocol):
     def write(self, data: bytes) -> None: ...
+    def finish(self) -> None: ...
     def commit(self) -> None: ...
     def abort(self) -> None: ...
 
 
 class Target(Protocol):
-    def open(self, path: str, content_type: str) -> Writer: ...
+    def open(self, path: str, content_type: str, run_id: str | None = None) -> Writer: ...
     def put_new(self, path: str, data: bytes, content_type: str) -> None: ...
+    def delete(self, path: str) -> None: ...
+    def committed(self, path: str, run_id: str) -> bool | None: ...
     def describe(self) -> dict[str, Any]: ...
 
 
@@ -78,14 +94,22 @@ class _LocalWriter:
             self._syncer = threading.Thread(target=self._background_sync, args=(self._file.fileno(),), daemon=True)
             self._syncer.start()
 
-    def commit(self) -> None:
+    def finish(self) -> None:
+        """Everything written is on disk (fsync), under the temporary name."""
+        if self._file.closed:
+            return
         try:
             self._file.flush()
             self._join_syncer()
             if self._sync_error is not None:
                 raise self._sync_error
             os.fsync(self._file.fileno())
+        finally:
             self._file.close()
+
+    def commit(self) -> None:
+        try:
+            self.finish()
             try:
                 os.link(self.tmp, self.final)  # atomic, and refuses to replace an existing file
             except FileExistsError as exc:
@@ -104,8 +128,15 @@ class LocalTarget:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def open(self, path: str, content_type: str = "text/csv") -> _LocalWriter:
+    def open(self, path: str, content_type: str = "text/csv", run_id: str | None = None) -> _LocalWriter:
         return _LocalWriter(self.root / path)
+
+    def delete(self, path: str) -> None:
+        (self.root / path).unlink(missing_ok=True)
+
+    def committed(self, path: str, run_id: str) -> bool | None:
+        """A local link either happened or raised: a failed commit never left the file."""
+        return False
 
     def put_new(self, path: str, data: bytes, content_type: str = "application/json") -> None:
         w = self.open(path)
@@ -128,9 +159,10 @@ class _BlobWriter:
     count). Block ids follow the data order, whatever order the uploads finish in."""
 
     def __init__(self, blob_client: Any, content_type: str, block_size: int,
-                 on_block: Callable[[int], None] | None, concurrency: int) -> None:
+                 on_block: Callable[[int], None] | None, concurrency: int, run_id: str | None = None) -> None:
         self.blob = blob_client
         self.content_type = content_type
+        self.run_id = run_id
         self.block_size = block_size
         self.on_block = on_block
         self.blocks: list[str] = []
@@ -191,20 +223,25 @@ class _BlobWriter:
             view = view[self.block_size:]
         self._buf += view
 
-    def commit(self) -> None:
-        from azure.core import MatchConditions
-        from azure.core.exceptions import ResourceExistsError
-        from azure.storage.blob import BlobBlock, ContentSettings
-
+    def finish(self) -> None:
+        """Every block is staged (still invisible); raises if any staging failed."""
         if self._buf or not self.blocks:
             self._stage(bytes(self._buf))
             self._buf.clear()
         self._pool.shutdown(wait=True)
         self._raise_if_failed()
+
+    def commit(self) -> None:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError
+        from azure.storage.blob import BlobBlock, ContentSettings
+
+        self.finish()
+        metadata = {RUN_ID_METADATA: self.run_id} if self.run_id else None
         try:
             self.blob.commit_block_list([BlobBlock(block_id=b) for b in self.blocks],
                                         content_settings=ContentSettings(content_type=self.content_type),
-                                        match_condition=MatchConditions.IfMissing)
+                                        metadata=metadata, match_condition=MatchConditions.IfMissing)
         except ResourceExistsError as exc:
             raise TargetExistsError(f"blob {self.blob.blob_name} already exists; not overwritten") from exc
         except Exception as exc:
@@ -228,9 +265,30 @@ class BlobTarget:
         self.on_block = on_block
         self.concurrency = concurrency
 
-    def open(self, path: str, content_type: str = "text/csv; charset=utf-8") -> _BlobWriter:
+    def open(self, path: str, content_type: str = "text/csv; charset=utf-8", run_id: str | None = None) -> _BlobWriter:
         return _BlobWriter(self.container.get_blob_client(path), content_type, self.block_size, self.on_block,
-                           self.concurrency)
+                           self.concurrency, run_id)
+
+    def delete(self, path: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            self.container.delete_blob(path)
+        except ResourceNotFoundError:
+            pass
+
+    def committed(self, path: str, run_id: str) -> bool | None:
+        """Whether ``path`` holds the CSV this run committed (its answer may have been lost); None
+        when the storage cannot be asked."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            props = self.container.get_blob_client(path).get_blob_properties()
+        except ResourceNotFoundError:
+            return False
+        except Exception:
+            return None
+        return (props.metadata or {}).get(RUN_ID_METADATA) == run_id
 
     def put_new(self, path: str, data: bytes, content_type: str = "application/json") -> None:
         from azure.core.exceptions import ResourceExistsError

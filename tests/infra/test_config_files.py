@@ -178,7 +178,7 @@ def test_replication_in_existing_mode_is_refused_not_ignored(tmp_path: Path) -> 
     [
         (DEV_TEXT.replace("# Phase 2", "# Phasé 2").encode("latin-1"), ["(encoding) line 1 = byte 0xe9", "not UTF-8", "Latin-1"]),
         (DEV_TEXT.encode("utf-16"), ["(encoding) = UTF-16", "UTF-8"]),
-        (DEV_TEXT.encode("utf-16-le"), ["(encoding) = UTF-16"]),
+        (DEV_TEXT.encode("utf-16-le"), ["(encoding) = NUL bytes (UTF-16 or UTF-32?)", "UTF-8"]),
         (codecs.BOM_UTF8 + DEV_TEXT.encode("utf-8"), ["byte-order mark (BOM)", "not 'UTF-8 with BOM'"]),
     ],
     ids=["latin-1", "utf-16", "utf-16-le-no-bom", "utf-8-bom"],

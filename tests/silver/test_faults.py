@@ -313,3 +313,25 @@ def test_a_full_silver_disk_leaves_the_previous_silver(corpus, tmpfs, tmp_path, 
     filler.unlink()
     assert cli_in_process(root, work=work) == 0
     assert Outcome.of(root) == corpus.clean_all
+
+
+def test_a_full_recompute_killed_after_its_quarantine_leaves_no_quarantine_twice(corpus, tmp_path) -> None:
+    """A --full run's quarantine file covers every bronze file; killed before its silver commit, it
+    must not stay beside the batches the old state still counts (the lines would be there twice)."""
+    root = tmp_path
+    copy_bronze(corpus.gen, root / "bronze", corpus.names[:2])
+    assert cli_in_process(root) == 0
+    copy_bronze(corpus.gen, root / "bronze", corpus.names[2:])
+    killed = run_cli(silver_cmd(root, "--full"), fault="quarantine-published=kill")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert len(list((root / "quarantine").glob("batch-*.parquet"))) == 2  # the old batch and the orphan
+
+    assert cli_in_process(root) == 0  # incremental: the old state does not know the orphan
+    assert Outcome.of(root) == corpus.clean_all
+    state = json.loads((root / "silver" / STATE_FILE).read_text())
+    assert sorted(p.name for p in (root / "quarantine").glob("batch-*.parquet")) == state["quarantine_batches"]
+    assert_clean_disk(root)
+
+    assert cli_in_process(root, "--full") == 0  # a full recompute supersedes every older batch file
+    assert Outcome.of(root) == corpus.clean_all
+    assert len(list((root / "quarantine").glob("batch-*.parquet"))) == 1

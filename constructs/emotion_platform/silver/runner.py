@@ -98,6 +98,9 @@ def _state_problem(state: Any) -> str | None:
     rows = state.get("silver_rows", 0)
     if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
         return f"'silver_rows' is {rows!r}, not a count"
+    batches = state.get("quarantine_batches", [])
+    if not isinstance(batches, list) or not all(isinstance(b, str) for b in batches):
+        return "'quarantine_batches' is not a list of file names"
     bronze = state.get("bronze", {})
     if not isinstance(bronze, dict):
         return f"'bronze' is a {type(bronze).__name__}, not an object"
@@ -311,14 +314,23 @@ def publisher_for(loc) -> LocalPublisher | BlobPublisher:
     return LocalPublisher(loc.root) if isinstance(loc, LocalLocation) else BlobPublisher(loc)
 
 
-def _publish_quarantine(loc, file: Path, name: str, *, replace_all: bool) -> None:
+def _batch_files(loc) -> set[str]:
+    return {f.name for f in loc.list(".parquet") if f.name.startswith("batch-") and "/" not in f.name}
+
+
+def _publish_quarantine(loc, file: Path, name: str) -> None:
+    """Add the batch's quarantine file. Superseded ones go only after silver's commit (:func:`_prune_quarantine`)."""
     if isinstance(loc, BlobLocation):
         loc.ensure_container()
     loc.upload(file, name)
-    if replace_all:  # a full recompute re-derives every quarantined line: older batches are superseded
-        for f in loc.list(".parquet"):
-            if f.name != name and f.name.startswith("batch-") and "/" not in f.name:
-                loc.delete(f.name)
+
+
+def _prune_quarantine(loc, keep: list[str], say: Say) -> None:
+    """Delete the batch files silver's state does not list: those a full recompute superseded, and
+    those of runs killed before their silver commit (their batch is redone)."""
+    for name in sorted(_batch_files(loc) - set(keep)):
+        say(f"removing quarantine file {name} (superseded, or of an interrupted run)")
+        loc.delete(name)
 
 
 # -- silver contents -------------------------------------------------------------------------------------
@@ -409,6 +421,8 @@ class _Run:
 
             if deliver_pending(state.get("last_report"), locs.report, self.work / "pending-report"):
                 say(f"delivered the report of an interrupted run to {locs.report.uri}")
+        if state is not None and "quarantine_batches" in state:
+            _prune_quarantine(locs.quarantine, state["quarantine_batches"], say)
         decision = _decide(state, listing, fingerprint, self.full)
         say(f"mode: {decision.mode} ({decision.reason})")
 
@@ -448,17 +462,21 @@ class _Run:
                 "partitions": sorted({p.parent.name for p in snapshot.glob("*=*/*.parquet")}),
                 "bronze": ({} if decision.mode == "full" else dict((state or {}).get("bronze", {}))) | {
                     f.name: {"size": f.size, "fingerprint": f.fingerprint} for f in decision.todo},
+                # The quarantine files that belong to this silver: a full recompute supersedes all others.
+                "quarantine_batches": sorted({qname} | (set() if decision.mode == "full" else set(
+                    (state or {}).get("quarantine_batches", _batch_files(locs.quarantine))))),
             }
             if report is not None:  # committed with silver: the next run delivers it if this one dies first
                 new_state["last_report"] = report
             (snapshot / STATE_FILE).write_text(json.dumps(new_state, indent=1, sort_keys=True), encoding="utf-8")
             checkpoint("snapshot-built")
 
-            # Quarantine first, then silver with its state. A crash in between only means the batch is
-            # redone next time, which rewrites the same quarantine file and merges to the same rows.
+            # Quarantine first, then silver with its state (which lists the quarantine files that belong
+            # to it), then superseded quarantine files go. A crash in between only means the batch is
+            # redone: the next run removes quarantine files its state does not list, then proceeds.
             self.lock.check()
             say(f"publishing quarantine to {locs.quarantine.uri}")
-            _publish_quarantine(locs.quarantine, qfile, qname, replace_all=decision.mode == "full")
+            _publish_quarantine(locs.quarantine, qfile, qname)
             checkpoint("quarantine-published")
             say(f"publishing silver to {locs.silver.uri}")
             self.publisher.publish(snapshot, batch.affected_partitions, full=decision.mode == "full",
@@ -466,6 +484,7 @@ class _Run:
         finally:
             self.publisher.discard()
         checkpoint("silver-published")
+        _prune_quarantine(locs.quarantine, new_state["quarantine_batches"], say)
         self._write_report(outcome, report)
         return outcome
 
