@@ -108,7 +108,7 @@ class Foundation(Construct):
             self.workspace_lookup.add_override("lifecycle.postcondition", [{
                 "condition": "${length(self.resources) == 1}",
                 "error_message": (f"foundation.log_analytics_workspace_name = '{f.log_analytics_workspace_name}': no such Log Analytics "
-                                  f"workspace in resource group '{f.resource_group_name}' (config/{config.environment}.toml)"),
+                                  f"workspace in resource group '{f.resource_group_name}' (config/{config.name}.toml)"),
             }])
             self.storage = SilverStorage.from_existing(
                 self,
