@@ -105,6 +105,8 @@ class GeneratorFunction(Construct):
     ``default_function_key`` is used), ``rbac_wait``, ``diagnostics`` (name -> setting).
     """
 
+    RULES: Mapping[str, validation.Rule]  # prop -> rule (emotion_platform.validation), set below the class
+
     def __init__(
         self,
         scope: Construct,
@@ -382,6 +384,9 @@ _RULES = {
     "rbac_propagation_wait": validation.rule("rbac_propagation_wait"),
     "tags": validation.rule("tags"),
 }
+
+
+GeneratorFunction.RULES = _RULES
 
 
 def _validate(props: dict) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from emotion_events import limits
 
@@ -53,7 +53,7 @@ def check(construct: str, prop: str, value: object, rule: Rule) -> None:
         raise ValidationError(f"{construct}.{prop}", value, problem)
 
 
-def check_all(construct: str, values: dict[str, object], rules: dict[str, Rule]) -> None:
+def check_all(construct: str, values: Mapping[str, object], rules: Mapping[str, Rule]) -> None:
     """``check`` each ``values[prop]`` against ``rules[prop]``."""
     for prop, value in values.items():
         check(construct, prop, value, rules[prop])
