@@ -53,8 +53,8 @@ SETTINGS = [
 def _construct(name: str):
     import importlib
 
-    module = {"SilverStorage": "silver_storage", "SecretsVault": "secrets_vault",
-              "GeneratorFunction": "generator_function"}[name]
+    modules = {"SilverStorage": "silver_storage", "GeneratorFunction": "generator_function"}
+    module = modules.get(name, "secrets_vault")
     return getattr(importlib.import_module(f"emotion_platform.{module}"), name)
 
 
