@@ -9,7 +9,9 @@ regexes and lower-casing through the JVM of tests/silver/java.py, the glue (``ii
 ``in``, ``==``, null) by the documented expression-language rules, which are plain boolean and
 string-equality logic.
 
-``toDouble`` of a string is ``Double.parseDouble`` in the JVM; arithmetic and comparisons on doubles
+``toDouble`` of a string is ``Double.parseDouble`` in the JVM, ``toLong`` ``Long.parseLong``,
+``toTimestamp(text, pattern, zone)`` a strict ``SimpleDateFormat`` (the whole text, not lenient) in
+that zone, timestamps held as epoch milliseconds; arithmetic and comparisons on doubles
 are IEEE 754 in both languages. What it does not evaluate: ``toTimestamp`` and the other functions
 not listed in :meth:`Evaluator._call`. Asking for a
 column that needs one raises :class:`Unsupported` naming the function, so a rewrite of the script
@@ -315,6 +317,28 @@ class Evaluator:
         if f == "rtrim" and len(args) == 2:
             v, chars = ev(0), ev(1)
             return None if v is None else v.rstrip(chars)
+        if f == "replace" and len(args) == 3:
+            v, old, new = ev(0), ev(1), ev(2)
+            return None if v is None else v.replace(old, new)  # String.replace: literal, every occurrence
+        if f == "toLong" and len(args) == 1:
+            v = ev(0)
+            if v is None:
+                return None
+            try:
+                return int(self.java.jvm.java.lang.Long.parseLong(v))
+            except Exception:  # NumberFormatException
+                return None
+        if f == "toTimestamp":
+            v = ev(0)
+            if v is None:
+                return None
+            if len(args) == 1 and isinstance(v, int):  # epoch milliseconds
+                return v
+            if len(args) == 3:  # (text, SimpleDateFormat pattern, zone): epoch milliseconds or null
+                return self.java.sdf_millis(ev(1), v, lenient=False, zone=ev(2))
+            raise Unsupported(f"toTimestamp with {len(args)} arguments")
+        if f == "seconds" and len(args) == 1:
+            return int(ev(0)) * 1000  # a duration in milliseconds, as timestamps are held here
         if f == "lower":
             s = ev(0)
             return None if s is None else self.java.lower(s)

@@ -102,3 +102,26 @@ def test_every_rule_pair_is_quarantined_with_the_earlier_rule(judged) -> None:
 def test_quarantined_lines_are_kept_as_written(judged) -> None:
     _contract, lines, silver = judged
     assert sorted(q["raw_line_or_record"] for q in silver.quarantine) == sorted(t for _i, t in lines.values())
+
+
+@pytest.mark.parametrize("order", list(CONTRACTS))
+def test_the_data_flow_script_names_the_earlier_rule_in_java(order, java) -> None:
+    """The same matrix through the script's own reason expression: regexes, SimpleDateFormat and
+    number parsing in the JVM (tests/silver/dataflow_eval.py)."""
+    from emotion_platform.dataflow.script import generate_script
+
+    from .dataflow_eval import Evaluator
+
+    contract = CONTRACTS[order]()
+    evaluator = Evaluator(generate_script(contract).text, java)
+    rules = contract.reasons
+    cases = [(r,) for r in rules] + [p for p in combinations(rules, 2) if frozenset(p) not in IMPOSSIBLE]
+    wrong = []
+    for rules_ in cases:
+        _id, text = _line(rules_, order)
+        got = evaluator.evaluate("reason", {"line": text})
+        expected = min(rules_, key=rules.index)
+        if got != expected:
+            wrong.append(f"{' + '.join(rules_)}: {got!r}, expected {expected!r}")
+    assert evaluator.evaluate("reason", {"line": bronze_line()}) is None
+    assert not wrong, "\n".join(wrong)
