@@ -21,7 +21,7 @@ from emotion_platform.dataflow.script import generate_script
 
 from .conftest import bronze_line
 from .dataflow_eval import Evaluator
-from .test_spellings import WHITESPACE, spellings
+from .test_spellings import WHITESPACE, number_spellings, spellings
 
 
 @pytest.fixture(scope="module")
@@ -64,26 +64,9 @@ def test_every_field_is_cut_from_its_own_position_in_java(evaluator, line) -> No
         assert evaluator.evaluate(f"r_{name}", {"line": line}) == expected, name
 
 
-def _number_spellings() -> list[tuple[str, str, float]]:
-    """(column, written, the number the contract says it is): decimals of every range, signs, exponents,
-    whitespace, and percentages of intensity (``k%`` is k / percent_divisor)."""
-    contract = default_contract()
-    out = []
-    for name, rng in contract.ranges.items():
-        for text in ("0", "0.5", "+0.25", ".75", "1.", "5e-1", f"{rng.min}", f"{rng.max}", " 0.125 ", "0.1\t"):
-            out.append((name, text, float(text.strip(WHITESPACE))))
-        if rng.min < 0:
-            out += [(name, "-0.5", -0.5), (name, "-1", -1.0), (name, "-.25", -0.25)]
-    suffix, divisor = contract.percent_suffix, contract.percent_divisor
-    for k in (0, 1, 7, 25, 33, 50, 73, 99, 100):
-        out.append(("intensity", f"{k}{suffix}", k / divisor))
-    out += [("intensity", f"12.5{suffix}", 12.5 / divisor), ("intensity", f" 40 {suffix}", 40 / divisor)]
-    return out
-
-
 def test_every_number_spelling_reads_as_the_contract_says_in_java(evaluator) -> None:
     wrong = []
-    for column, text, expected in _number_spellings():
+    for column, text, expected in number_spellings():
         got = evaluator.evaluate(f"v_{column}", {"line": bronze_line(**{column: text})})
         if got != expected:
             wrong.append(f"{column} {text!r}: script gives {got!r}, contract says {expected!r}")

@@ -6,7 +6,8 @@ around and inside it. What silver must hold is read from the contract alone: its
 (trim and collapse whitespace, lower-case the listed columns, empty means null), then its canonical
 list and synonym map. Near misses (a synonym run together, a plural, a hyphen) must be quarantined as
 unknown codes. A spelling mapped to the wrong code, a synonym missing, a case or whitespace rule
-dropped in an engine fails here, column by column.
+dropped in an engine fails here, column by column. Numbers likewise: decimals of every range with
+signs, exponents and whitespace, and intensity percentages (``k%`` is k / the contract's divisor).
 
 The Data Flow Script's side of the same table is in tests/silver/test_dataflow_spellings.py (its
 regexes and lower-casing evaluated by real Java).
@@ -98,6 +99,24 @@ def spellings(contract: SilverContract) -> list[Spelling]:
     return out
 
 
+def number_spellings() -> list[tuple[str, str, float]]:
+    """(column, written, the number the contract says it is): decimals of every range, signs, exponents,
+    whitespace, and percentages of intensity (``k%`` is k / percent_divisor)."""
+    contract = default_contract()
+    out = []
+    for name, rng in contract.ranges.items():
+        for text in ("0", "0.5", "+0.25", ".75", "1.", "5e-1", f"{rng.min}", f"{rng.max}", " 0.125 ", "0.1\t"):
+            out.append((name, text, float(text.strip(WHITESPACE))))
+        if rng.min < 0:
+            out += [(name, "-0.5", -0.5), (name, "-1", -1.0), (name, "-.25", -0.25)]
+    suffix, divisor = contract.percent_suffix, contract.percent_divisor
+    for k in (0, 1, 7, 25, 33, 50, 73, 99, 100):
+        out.append(("intensity", f"{k}{suffix}", k / divisor))
+    out += [("intensity", f"12.5{suffix}", 12.5 / divisor), ("intensity", f" 40 {suffix}", 40 / divisor)]
+    return out
+
+
+
 def _id(s: Spelling) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{s.column}={s.written!r}"))
 
@@ -140,3 +159,13 @@ def test_every_spelling_lands_as_the_contract_says(cleaned) -> None:
                 wrong.append(f"{s.column} {s.written!r}: {got!r}, contract says quarantine as {s.reason}")
     assert not wrong, f"{len(wrong)} of {len(cases)} spellings wrong:\n" + "\n".join(wrong[:30])
     assert len(silver.rows) + len(silver.quarantine) == len(cases)
+
+
+def test_every_number_spelling_reads_as_the_contract_says(engine, tmp_path) -> None:  # noqa: F811
+    cases = number_spellings()
+    ids = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"{c}={t!r}")) for c, t, _v in cases]
+    write_bronze(tmp_path / "bronze", [bronze_line(event_id=i, **{c: t}) for i, (c, t, _v) in zip(ids, cases)])
+    rows = engine.run(tmp_path / "bronze", tmp_path / "out", None).by_id()
+    wrong = [f"{c} {t!r}: silver holds {rows.get(i, {}).get(c, '<not in silver>')!r}, contract says {v!r}"
+             for i, (c, t, v) in zip(ids, cases) if rows.get(i, {}).get(c) != v]
+    assert not wrong, "\n".join(wrong)
