@@ -54,6 +54,7 @@ from emotion_events.contract import SilverContract
 
 from .dataflow.check import check
 from .dataflow.script import BRONZE_WILDCARD, DataFlowScript, generate_script, terraform_escape
+from .dataflow.typecheck import typecheck
 from .pipeline_settings import DataFlowCompute, GeneratorCall, PipelineSchedule
 
 CORE_COUNTS = (8, 16, 32, 48, 80, 144, 272)
@@ -141,6 +142,7 @@ class SilverPipeline(Construct):
                   generator=generator, key_vault_id=key_vault_id)
         self.script: DataFlowScript = generate_script(contract)
         check(self.script.text, sources=self.script.sources, sinks=self.script.sinks)
+        typecheck(self.script.text)  # grammar, streams, columns and every call against the documented signatures
         p = _adf_name(id)
         self.names = {
             "lake": f"ls_{p}_datalake", "key_vault": f"ls_{p}_keyvault", "generator": f"ls_{p}_generator",
