@@ -36,7 +36,9 @@ class ValidationError(ValueError):
 def is_token(value: object) -> bool:
     """True for an unresolved cdktf token (a string, number or list standing for an apply-time value)."""
     cdktf = sys.modules.get("cdktf")
-    if cdktf is None:
+    if cdktf is None or value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, str) and "{" not in value:  # every token encoding has "${", "#{" or "&{": no round trip
         return False
     try:
         return bool(cdktf.Token.is_unresolved(value))
