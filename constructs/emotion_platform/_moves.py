@@ -23,13 +23,10 @@ MOVED: dict[str, str] = {
     "foundation_storage_deployer-reads-bronze_EC081158": "foundation/storage/deployer--storage-blob-data-reader--bronze",
     "foundation_storage_factory-reads-bronze_62B2332B": "foundation/storage/data-factory--storage-blob-data-reader--bronze",
     "foundation_storage_factory-writes-silver_FB4BD745": "foundation/storage/data-factory--storage-blob-data-contributor--silver",
-    "foundation_storage_factory-writes-quarantine_A33C162E":
-        "foundation/storage/data-factory--storage-blob-data-contributor--quarantine",
+    "foundation_storage_factory-writes-quarantine_A33C162E": "foundation/storage/data-factory--storage-blob-data-contributor--quarantine",
     "foundation_storage_bronze-writer_88AFB7EC": "foundation/storage/generator-identity--storage-blob-data-contributor--bronze",
-    "foundation_vault_app-reads-bronze-connection_782E1289":
-        "foundation/vault/generator-app--key-vault-secrets-user--bronze-storage-connection-string",
-    "foundation_vault_factory-reads-generator-key_4347BF03":
-        "foundation/vault/data-factory--key-vault-secrets-user--generator-function-key",
+    "foundation_vault_app-reads-bronze-connection_782E1289": "foundation/vault/generator-app--key-vault-secrets-user--bronze-storage-connection-string",
+    "foundation_vault_factory-reads-generator-key_4347BF03": "foundation/vault/data-factory--key-vault-secrets-user--generator-function-key",
 }
 
 

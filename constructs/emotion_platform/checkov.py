@@ -26,7 +26,7 @@ def shipped() -> list[dict[str, str]]:
     return list(json.loads(SKIPS_FILE.read_text(encoding="utf-8"))["skips"])
 
 
-def _classes() -> dict[str, type]:
+def _classes() -> dict[str, Any]:
     from .generator_function import GeneratorFunction
     from .secrets_vault import SecretsVaultBase
     from .silver_storage import SilverStorageBase
@@ -40,13 +40,15 @@ def skips_for(app: App) -> dict[str, Any]:
     merged: dict[str, dict[str, Any]] = {}
     for entry in shipped():
         cls = classes[entry["construct"]]
+        stack: Any
+        construct: Any
         for stack in (c for c in app.node.children if isinstance(c, TerraformStack)):
             for construct in stack.node.find_all():
                 if not isinstance(construct, cls):
                     continue
                 for child in construct.node.children:
                     if isinstance(child, TerraformResource) and child.terraform_resource_type == entry["resource_type"]:
-                        path = "/".join(s.node.id for s in child.node.scopes[child.node.scopes.index(stack) + 1:])
+                        path = "/".join(s.node.id for s in child.node.scopes[child.node.scopes.index(stack) + 1 :])
                         item = merged.setdefault(entry["id"], {"id": entry["id"], "reason": entry["reason"], "resources": {}})
                         if entry["reason"] not in item["reason"]:  # one entry per check: both reasons
                             item["reason"] += " " + entry["reason"]

@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 from . import config_checks, naming, validation
 from .pipeline_settings import DataFlowCompute, PipelineSchedule
@@ -130,16 +130,6 @@ class EnvironmentConfig:
     @property
     def stack_name(self) -> str:
         return STACK_PREFIX + self.name
-
-    @property
-    def standalone(self) -> bool:
-        return self.foundation.mode == "standalone"
-
-    @property
-    def writes_secrets(self) -> bool:
-        """Whether the stack writes anything to Key Vault: the bronze SAS (connection-string mode) and the
-        generator's function key (only when the factory calls the generator)."""
-        return self.function.storage_mode == "connection_string" or self.pipeline.call_generator
 
 
 # --- the schema ----------------------------------------------------------------------------------
@@ -428,7 +418,7 @@ def load_config(env: str, config_dir: Path | None = None) -> EnvironmentConfig:
     return parse_config(data, name=env, source=path, backend_override=os.environ.get(BACKEND_ENV) or None)
 
 
-def load_all(envs: list[str] | tuple[str, ...] | None = None, config_dir: Path | None = None) -> list[EnvironmentConfig]:
+def load_all(envs: Sequence[str] | None = None, config_dir: Path | None = None) -> list[EnvironmentConfig]:
     """The requested environments (all files by default), validated before anything is built.
 
     Every file is loaded and checked against the others even when only some are requested: globally

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
-from emotion_events import limits
-
 if TYPE_CHECKING:
     from .config import EnvironmentConfig
 

@@ -149,9 +149,5 @@ class Foundation(Construct):
         return self.resource_group.name
 
     @property
-    def location(self) -> str:
-        return self.resource_group.location
-
-    @property
     def workspace_id(self) -> str:
         return self._workspace_id

@@ -327,7 +327,7 @@ class GeneratorFunction(Construct):
         self._host_keys_after = after_deploy
         self._resource_group_name = resource_group_name
         self._name = name
-        self.host_keys = None
+        self.host_keys: DataAzurermFunctionAppHostKeys | None = None
 
     @property
     def principal(self) -> Principal:
@@ -349,10 +349,6 @@ class GeneratorFunction(Construct):
     def workload_principal_id(self) -> str:
         """The user-assigned identity the code and host use for storage and telemetry."""
         return self.identity.principal_id
-
-    @property
-    def default_hostname(self) -> str:
-        return self.app.default_hostname
 
     @property
     def url(self) -> str:

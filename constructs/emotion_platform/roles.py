@@ -46,8 +46,11 @@ def canonical_role(role: object, *, allowed: tuple[str, ...] | None = None, wher
     name = ALLOWED_ROLES.get(role.strip().lower()) if isinstance(role, str) else None
     if name is None or name not in choices:
         raise validation.ValidationError(
-            where, role, "must be one of the data-plane roles " + ", ".join(repr(c) for c in choices)
-            + " (compared without case; management roles such as Owner are never granted)"
+            where,
+            role,
+            "must be one of the data-plane roles "
+            + ", ".join(repr(c) for c in choices)
+            + " (compared without case; management roles such as Owner are never granted)",
         )
     return name
 
@@ -96,7 +99,8 @@ class Principal:
             return cls(object_id, kind, name)
         if validation.is_token(object_id):
             raise validation.ValidationError(
-                f"{where}.name", None,
+                f"{where}.name",
+                None,
                 "is required when object_id is a token: grants derive their construct ids from it, and a token's "
                 "text changes between synths",
             )
@@ -123,7 +127,7 @@ def construct_key(construct: "Construct") -> str:
     # from the two paths, not from every scope's id: each id is a jsii round trip (issue 14)
     node = construct.node
     path, stack_path = node.path, TerraformStack.of(construct).node.path
-    below = path[len(stack_path) + 1:] if stack_path and path.startswith(stack_path + "/") else path
+    below = path[len(stack_path) + 1 :] if stack_path and path.startswith(stack_path + "/") else path
     return "-".join(p for p in below.split("/") if p) or node.id
 
 
@@ -143,7 +147,8 @@ def principal_of(grantee: object, *, where: str = "grantee") -> Principal:
     if identity is not None and hasattr(identity, "principal_id"):  # a system-assigned identity (DataFactory, ...)
         return Principal(identity.principal_id, "ServicePrincipal", construct_key(grantee))
     raise validation.ValidationError(
-        where, grantee,
+        where,
+        grantee,
         "must have a principal: Principal.user/group/service_principal(object_id), a UserAssignedIdentity, a "
         "GeneratorFunction, a SilverPipeline or a resource with a system-assigned identity such as DataFactory "
         "(a bare id string carries no principal type)",

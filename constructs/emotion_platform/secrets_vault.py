@@ -64,8 +64,9 @@ class SecretsVaultBase(Construct):
     _KIND = "SecretsVault"
     key_vault: KeyVault | DataAzurermKeyVault
 
-    def __init__(self, scope: Construct, id: str, *, deployer: object | None, rbac_propagation_wait: str,
-                 secret_expiry_days: int) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, deployer: object | None, rbac_propagation_wait: str, secret_expiry_days: int
+    ) -> None:
         validation.check(self._KIND, "rbac_propagation_wait", rbac_propagation_wait, validation.rule("rbac_propagation_wait"))
         validation.check(self._KIND, "secret_expiry_days", secret_expiry_days, validation.rule("secret_expiry_days"))
         self._deployer = roles.principal_of(deployer, where=f"{self._KIND}.deployer") if deployer is not None else None
@@ -102,8 +103,7 @@ class SecretsVaultBase(Construct):
             self.secrets[name] = found
         return found
 
-    def add_secret(self, id: str, *, name: str, value: str, content_type: str,
-                   expiration_date: str | None = None) -> VaultSecret:
+    def add_secret(self, id: str, *, name: str, value: str, content_type: str, expiration_date: str | None = None) -> VaultSecret:
         """Write a secret, only after the deployer's role has propagated. ``expiration_date`` (RFC 3339)
         defaults to the vault's rotating expiry (``secret_expiry_days``); pass the value's own expiry when
         it has one (a SAS). ``content_type`` says what the value is (required: checkov CKV_AZURE_114)."""
@@ -170,19 +170,24 @@ class SecretsVaultBase(Construct):
             for known in self.secrets.values():
                 if known.resource is secret:
                     return known
-        raise validation.ValidationError(f"{self._KIND}.{where}.secret", secret,
-                                         "must be a secret of this vault: vault.secret('<name>') or vault.add_secret(...)")
+        raise validation.ValidationError(
+            f"{self._KIND}.{where}.secret",
+            secret,
+            "must be a secret of this vault: vault.secret('<name>') or vault.add_secret(...)",
+        )
 
-    def grant(self, grantee: object, role: str, *, secret: VaultSecret | KeyVaultSecret,
-              description: str | None = None) -> "RoleAssignment":
+    def grant(
+        self, grantee: object, role: str, *, secret: VaultSecret | KeyVaultSecret, description: str | None = None
+    ) -> "RoleAssignment":
         """``role`` (a Key Vault Secrets role, any case) on one secret for ``grantee`` (anything with a
         principal). Returns the role assignment; the same grant twice returns the first one."""
         role = roles.canonical_role(role, allowed=roles.KEY_VAULT_ROLES, where=f"{self._KIND}.grant.role")
         target = self._own(secret, "grant")
         return roles.grant(self, grantee=grantee, role=role, on=target.scope, target=target.name, description=description)
 
-    def grant_read(self, grantee: object, *, secret: VaultSecret | KeyVaultSecret,
-                   description: str | None = None) -> "RoleAssignment":
+    def grant_read(
+        self, grantee: object, *, secret: VaultSecret | KeyVaultSecret, description: str | None = None
+    ) -> "RoleAssignment":
         """Key Vault Secrets User on one secret (not the whole vault)."""
         return self.grant(grantee, roles.KEY_VAULT_SECRETS_USER, secret=secret, description=description)
 
@@ -248,13 +253,20 @@ class SecretsVault(SecretsVaultBase):
     ) -> None:
         validation.check_all(
             "SecretsVault",
-            {"name": name, "resource_group_name": resource_group_name, "location": location, "tenant_id": tenant_id,
-             "soft_delete_retention_days": soft_delete_retention_days, "allowed_ip_ranges": allowed_ip_ranges,
-             "tags": dict(tags or {})},
+            {
+                "name": name,
+                "resource_group_name": resource_group_name,
+                "location": location,
+                "tenant_id": tenant_id,
+                "soft_delete_retention_days": soft_delete_retention_days,
+                "allowed_ip_ranges": allowed_ip_ranges,
+                "tags": dict(tags or {}),
+            },
             self.RULES,
         )
-        super().__init__(scope, id, deployer=deployer, rbac_propagation_wait=rbac_propagation_wait,
-                         secret_expiry_days=secret_expiry_days)
+        super().__init__(
+            scope, id, deployer=deployer, rbac_propagation_wait=rbac_propagation_wait, secret_expiry_days=secret_expiry_days
+        )
         self.key_vault = KeyVault(
             self,
             "vault",
@@ -297,8 +309,15 @@ class SecretsVault(SecretsVaultBase):
         secret_expiry_days: int = 365,
     ) -> "ExistingSecretsVault":
         """An existing vault by name, creating nothing (see :class:`ExistingSecretsVault`)."""
-        return ExistingSecretsVault(scope, id, name=name, resource_group_name=resource_group_name, deployer=deployer,
-                                    rbac_propagation_wait=rbac_propagation_wait, secret_expiry_days=secret_expiry_days)
+        return ExistingSecretsVault(
+            scope,
+            id,
+            name=name,
+            resource_group_name=resource_group_name,
+            deployer=deployer,
+            rbac_propagation_wait=rbac_propagation_wait,
+            secret_expiry_days=secret_expiry_days,
+        )
 
 
 class ExistingSecretsVault(SecretsVaultBase):
@@ -326,8 +345,11 @@ class ExistingSecretsVault(SecretsVaultBase):
         secret_expiry_days: int = 365,
     ) -> None:
         validation.check("ExistingSecretsVault", "name", name, validation.rule("key_vault_name"))
-        validation.check("ExistingSecretsVault", "resource_group_name", resource_group_name, validation.rule("resource_group_name"))
-        super().__init__(scope, id, deployer=deployer, rbac_propagation_wait=rbac_propagation_wait,
-                         secret_expiry_days=secret_expiry_days)
+        validation.check(
+            "ExistingSecretsVault", "resource_group_name", resource_group_name, validation.rule("resource_group_name")
+        )
+        super().__init__(
+            scope, id, deployer=deployer, rbac_propagation_wait=rbac_propagation_wait, secret_expiry_days=secret_expiry_days
+        )
         self.key_vault = DataAzurermKeyVault(self, "vault", name=name, resource_group_name=resource_group_name)
         self.diagnostics = None

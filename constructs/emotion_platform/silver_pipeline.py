@@ -20,7 +20,6 @@ and quarantine, read on the generator's key (``grants``). The containers themsel
 from __future__ import annotations
 
 import json
-import re
 
 from cdktf_cdktf_provider_azurerm.data_factory_data_flow import (
     DataFactoryDataFlow,
@@ -228,7 +227,7 @@ class SilverPipeline(Construct):
         activities: list[dict] = []
         depends = [self.data_flow, self.integration_runtime]
         if generator is not None:
-            assert self.key_vault_linked_service is not None
+            assert self.key_vault_linked_service is not None and key_secret is not None
             self.function_linked_service = DataFactoryLinkedServiceAzureFunction(
                 self, "generator", name=self.names["generator"], data_factory_id=data_factory_id,
                 url=generator.function_app_url,

@@ -131,8 +131,11 @@ class SilverStorageBase(Construct):
         access or shared key needed to deploy it). ``id`` is its construct id (default: the name)."""
         validation.check(self._KIND + ".add_container", "name", name, validation.rule("container"))
         if name in self.containers:
-            raise validation.ValidationError(f"{self._KIND}.add_container.name", name,
-                                             "this lake already has that container (add it once, reference it with container())")
+            raise validation.ValidationError(
+                f"{self._KIND}.add_container.name",
+                name,
+                "this lake already has that container (add it once, reference it with container())",
+            )
         resource = StorageContainer(
             self,
             id or name,
@@ -154,18 +157,22 @@ class SilverStorageBase(Construct):
                 if known.resource is container:
                     return known
         raise validation.ValidationError(
-            f"{self._KIND}.{where}.container", container,
+            f"{self._KIND}.{where}.container",
+            container,
             "must be a container of this lake: lake.container('<name>') or lake.add_container('<name>')",
         )
 
-    def add_lifecycle_policy(self, *, cool: BlobContainer, cool_after_days: int = 30, expire: BlobContainer,
-                             expire_after_days: int = 90) -> StorageManagementPolicy:
+    def add_lifecycle_policy(
+        self, *, cool: BlobContainer, cool_after_days: int = 30, expire: BlobContainer, expire_after_days: int = 90
+    ) -> StorageManagementPolicy:
         """The account's management policy: blobs in ``cool`` tier to Cool after ``cool_after_days``, blobs in
         ``expire`` are deleted after ``expire_after_days``. An account has exactly one policy: on an account
         another deployment owns, this replaces theirs."""
         check = validation.rule("bronze_cool_after_days")
         validation.check(self._KIND, "bronze_cool_after_days", cool_after_days, check)
-        validation.check(self._KIND, "quarantine_delete_after_days", expire_after_days, validation.rule("quarantine_delete_after_days"))
+        validation.check(
+            self._KIND, "quarantine_delete_after_days", expire_after_days, validation.rule("quarantine_delete_after_days")
+        )
         cool, expire = self._own(cool, "add_lifecycle_policy"), self._own(expire, "add_lifecycle_policy")
         self.lifecycle = StorageManagementPolicy(
             self,
@@ -198,8 +205,9 @@ class SilverStorageBase(Construct):
 
     # --- grants -------------------------------------------------------------------------------
 
-    def grant(self, grantee: object, role: str, *, container: BlobContainer | StorageContainer,
-              description: str | None = None) -> "RoleAssignment":
+    def grant(
+        self, grantee: object, role: str, *, container: BlobContainer | StorageContainer, description: str | None = None
+    ) -> "RoleAssignment":
         """``role`` (a Storage Blob Data role, any case) on one container for ``grantee`` (anything with a
         principal: see :mod:`emotion_platform.roles`). Returns the role assignment; granting the same
         thing twice returns the first one."""
@@ -207,20 +215,23 @@ class SilverStorageBase(Construct):
         target = self._own(container, "grant")
         return roles.grant(self, grantee=grantee, role=role, on=target.scope, target=target.name, description=description)
 
-    def grant_read(self, grantee: object, *, container: BlobContainer | StorageContainer,
-                   description: str | None = None) -> "RoleAssignment":
+    def grant_read(
+        self, grantee: object, *, container: BlobContainer | StorageContainer, description: str | None = None
+    ) -> "RoleAssignment":
         """Storage Blob Data Reader on one container."""
         return self.grant(grantee, roles.BLOB_DATA_READER, container=container, description=description)
 
-    def grant_write(self, grantee: object, *, container: BlobContainer | StorageContainer,
-                    description: str | None = None) -> "RoleAssignment":
+    def grant_write(
+        self, grantee: object, *, container: BlobContainer | StorageContainer, description: str | None = None
+    ) -> "RoleAssignment":
         """Storage Blob Data Contributor on one container (read, write, delete blobs; nothing else)."""
         return self.grant(grantee, roles.BLOB_DATA_CONTRIBUTOR, container=container, description=description)
 
     # --- SAS (connection-string design only) --------------------------------------------------------
 
-    def container_write_sas(self, id: str, *, container: BlobContainer | StorageContainer, start: str,
-                            expiry: str) -> DataAzurermStorageAccountBlobContainerSas:
+    def container_write_sas(
+        self, id: str, *, container: BlobContainer | StorageContainer, start: str, expiry: str
+    ) -> DataAzurermStorageAccountBlobContainerSas:
         """A service SAS on one container that may create and write blobs (Put Blob, Put Block, Put Block
         List) and nothing else: no read, list or delete, nothing outside the container, HTTPS only,
         valid from ``start`` to ``expiry`` (RFC 3339). Write is needed because Put Block requires it, so
@@ -321,22 +332,35 @@ class SilverStorage(SilverStorageBase):
     ) -> None:
         validation.check_all(
             "SilverStorage",
-            {"name": name, "resource_group_name": resource_group_name, "location": location,
-             "replication": replication, "delete_retention_days": delete_retention_days,
-             "allowed_ip_ranges": allowed_ip_ranges, "bronze_cool_after_days": bronze_cool_after_days,
-             "quarantine_delete_after_days": quarantine_delete_after_days, "tags": dict(tags or {})},
+            {
+                "name": name,
+                "resource_group_name": resource_group_name,
+                "location": location,
+                "replication": replication,
+                "delete_retention_days": delete_retention_days,
+                "allowed_ip_ranges": allowed_ip_ranges,
+                "bronze_cool_after_days": bronze_cool_after_days,
+                "quarantine_delete_after_days": quarantine_delete_after_days,
+                "tags": dict(tags or {}),
+            },
             self.RULES,
         )
         if max_sas_valid_days is not None:
             validation.check("SilverStorage", "max_sas_valid_days", max_sas_valid_days, self.RULES["max_sas_valid_days"])
-        layers = {"bronze_container": bronze_container, "silver_container": silver_container,
-                  "quarantine_container": quarantine_container}
+        layers = {
+            "bronze_container": bronze_container,
+            "silver_container": silver_container,
+            "quarantine_container": quarantine_container,
+        }
         for prop, value in layers.items():
             validation.check("SilverStorage", prop, value, self.RULES[prop])
         literal = [v for v in layers.values() if not validation.is_token(v)]
         if len(set(literal)) != len(literal):
-            raise validation.ValidationError("SilverStorage.silver_container", silver_container,
-                                             "bronze, silver and quarantine must be three different containers")
+            raise validation.ValidationError(
+                "SilverStorage.silver_container",
+                silver_container,
+                "bronze, silver and quarantine must be three different containers",
+            )
         super().__init__(scope, id)
         self.account = secure_storage_account(
             self,
@@ -369,8 +393,12 @@ class SilverStorage(SilverStorageBase):
         self.silver = self.add_container(silver_container, id="silver", metadata={"layer": "silver"})
         self.quarantine = self.add_container(quarantine_container, id="quarantine", metadata={"layer": "quarantine"})
         if lifecycle_policy:
-            self.add_lifecycle_policy(cool=self.bronze, cool_after_days=bronze_cool_after_days,
-                                      expire=self.quarantine, expire_after_days=quarantine_delete_after_days)
+            self.add_lifecycle_policy(
+                cool=self.bronze,
+                cool_after_days=bronze_cool_after_days,
+                expire=self.quarantine,
+                expire_after_days=quarantine_delete_after_days,
+            )
 
     @property
     def connection_string(self) -> str:
@@ -388,8 +416,14 @@ class SilverStorage(SilverStorageBase):
         endpoint_suffix: str = "core.windows.net",
     ) -> "ExistingSilverStorage":
         """An existing account by name, creating nothing (see :class:`ExistingSilverStorage`)."""
-        return ExistingSilverStorage(scope, id, name=name, resource_group_name=resource_group_name,
-                                     subscription_id=subscription_id, endpoint_suffix=endpoint_suffix)
+        return ExistingSilverStorage(
+            scope,
+            id,
+            name=name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            endpoint_suffix=endpoint_suffix,
+        )
 
 
 class ExistingSilverStorage(SilverStorageBase):
@@ -423,7 +457,9 @@ class ExistingSilverStorage(SilverStorageBase):
         endpoint_suffix: str = "core.windows.net",
     ) -> None:
         validation.check("ExistingSilverStorage", "name", name, validation.rule("storage_account_name"))
-        validation.check("ExistingSilverStorage", "resource_group_name", resource_group_name, validation.rule("resource_group_name"))
+        validation.check(
+            "ExistingSilverStorage", "resource_group_name", resource_group_name, validation.rule("resource_group_name")
+        )
         if subscription_id is not None:
             validation.check("ExistingSilverStorage", "subscription_id", subscription_id, validation.check_uuid)
         super().__init__(scope, id)
@@ -432,8 +468,10 @@ class ExistingSilverStorage(SilverStorageBase):
             self.client = DataAzurermClientConfig(self, "client")
             subscription_id = self.client.subscription_id
         self._resource_group_name = resource_group_name
-        self._account_id = (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group_name}"
-                            f"/providers/Microsoft.Storage/storageAccounts/{name}")
+        self._account_id = (
+            f"/subscriptions/{subscription_id}/resourceGroups/{resource_group_name}"
+            f"/providers/Microsoft.Storage/storageAccounts/{name}"
+        )
         self._account_name = name
         self._blob_endpoint = f"https://{name}.blob.{endpoint_suffix}/"
         self._dfs_endpoint = f"https://{name}.dfs.{endpoint_suffix}/"
@@ -443,6 +481,7 @@ class ExistingSilverStorage(SilverStorageBase):
         """Secret, the whole account's key. The first use adds ``keys``, a ``data.azurerm_storage_account``
         that lists the keys into state."""
         if self.keys is None:
-            self.keys = DataAzurermStorageAccount(self, "account-keys", name=self._account_name,
-                                                  resource_group_name=self._resource_group_name)
+            self.keys = DataAzurermStorageAccount(
+                self, "account-keys", name=self._account_name, resource_group_name=self._resource_group_name
+            )
         return self.keys.primary_connection_string

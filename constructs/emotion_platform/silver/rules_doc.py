@@ -64,8 +64,8 @@ def render(contract: SilverContract | None = None) -> str:
         lines += [f"  {i}. {f.name}: {how}, e.g. `{example}`"]
     lines += ["", "  Fractions of a second have exactly three digits (milliseconds); offsets are `+HH:MM` or `+HHMM`. "
               "A format containing the delimiter (rfc2822 has a comma) can never match a CSV value."]
-    lines += [f"- `event_date` is the UTC date of `occurred_at_utc` and names the partition folder "
-              f"(`event_date=YYYY-MM-DD`)."]
+    lines += ["- `event_date` is the UTC date of `occurred_at_utc` and names the partition folder "
+              "(`event_date=YYYY-MM-DD`)."]
 
     lines += ["", "**Validation**, in contract order; a row goes to quarantine with the *first* rule it fails:", ""]
     descriptions = {r["reason"]: r.get("description", "") for r in raw["validation"]["rules"]}
