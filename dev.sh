@@ -6,6 +6,7 @@
 #   ./dev.sh test [ARGS]      the test suite (pytest ARGS)
 #   ./dev.sh bench [NAME]     benchmarks under bench/ (synth, generator, silver; all by default)
 #   ./dev.sh scan             checkov over cdk.tf.json and secret scanning of the repository
+#   ./dev.sh mutants [ID]     the curated mutation check (tests/mutants.toml), not part of test
 #   ./dev.sh setup            install only
 #   ./dev.sh py ARGS          python inside the project's environment, e.g. ./dev.sh py -m emotion_events generate --rows 1000 --out out/
 set -euo pipefail
@@ -98,7 +99,8 @@ case "$task" in
     python bench/figures.py --update README.md   # the README's figures block, from bench/results/*.json
     ;;
   scan) setup; python scripts/security_scan.py "$@" ;;
+  mutants) setup; nice python scripts/mutants.py "$@" ;;
   py) setup; python "$@" ;;
-  help|-h|--help) sed -n '2,10p' "$0" ;;
+  help|-h|--help) sed -n '2,11p' "$0" ;;
   *) echo "unknown task '$task' (try ./dev.sh help)" >&2; exit 2 ;;
 esac

@@ -194,6 +194,24 @@ def construct_path(stack_json: dict, address: str) -> str:
     return full[len(stack) + 1:] if stack and full.startswith(f"{stack}/") else full
 
 
+def scannable(stacks: list[Path], work: Path) -> list[Path]:
+    """The stacks as checkov can parse them: checkov 3.3.30's terraform_json parser rejects a whole file
+    that has top-level ``moved`` blocks (a file it cannot parse passes every check, silently). They carry
+    no resource, so copies without them (``<work>/<stack>/cdk.tf.json``, same stack names) are scanned."""
+    out: list[Path] = []
+    for stack in stacks:
+        doc = json.loads(stack.read_text(encoding="utf-8"))
+        if "moved" not in doc:
+            out.append(stack)
+            continue
+        doc.pop("moved")
+        copy = work / stack.parent.name / stack.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        out.append(copy)
+    return out
+
+
 def run_checkov(stacks: list[Path], skips: list[Skip], *, out_dir: Path, checkov: str | None = None) -> CheckovResult:
     """One checkov run over all stacks (offline) with every check on; a failure is skipped only where a
     skip names its (check, stack, construct path), and a skip target that hides no failure is stale.
@@ -203,7 +221,7 @@ def run_checkov(stacks: list[Path], skips: list[Skip], *, out_dir: Path, checkov
     json_out = out_dir / "checkov.json"
     cmd = [checkov, "--framework", "terraform_json", "--skip-download", "--compact",
            "-o", "json", "--output-file-path", str(out_dir)]
-    for stack in stacks:
+    for stack in scannable(stacks, out_dir / "stacks"):
         cmd += ["-f", str(stack.resolve())]
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # offline: no Bridgecrew mapping download
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=out_dir)

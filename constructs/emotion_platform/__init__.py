@@ -4,6 +4,10 @@ The constructs are exported lazily (PEP 562): importing the package stays light 
 bindings) until one of them is used, e.g. ``from emotion_platform import DataFactoryStack``.
 """
 
+from . import _lazy_bindings
+
+_lazy_bindings.install()  # first: only the provider bindings in use get loaded (EMOTION_PLATFORM_LAZY_BINDINGS=0: all)
+
 from ._node import use_project_node
 
 use_project_node()  # before any import of cdktf: jsii must start on a supported Node
@@ -12,7 +16,17 @@ _LAZY = {
     "DataFactoryStack": "data_factory_stack",
     "GeneratorFunction": "generator_function",
     "SilverStorage": "silver_storage",
+    "ExistingSilverStorage": "silver_storage",
+    "BlobContainer": "silver_storage",
     "SecretsVault": "secrets_vault",
+    "ExistingSecretsVault": "secrets_vault",
+    "VaultSecret": "secrets_vault",
+    "SilverPipeline": "silver_pipeline",
+    "DataFlowCompute": "pipeline_settings",
+    "PipelineSchedule": "pipeline_settings",
+    "GeneratorCall": "pipeline_settings",
+    "Principal": "roles",
+    "ValidationError": "validation",
     "Foundation": "foundation",
     "EnvironmentConfig": "config",
     "ConfigError": "config",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from cdktf import AzurermBackend, Fn, LocalBackend, TerraformOutput, TerraformStack
@@ -19,13 +18,14 @@ from cdktf_cdktf_provider_time.provider import TimeProvider
 from cdktf_cdktf_provider_time.rotating import Rotating
 from constructs import Construct
 
-from . import roles
 from .diagnostics import to_log_analytics
 from .config import EnvironmentConfig
 from .foundation import Foundation
 from .function_package import FUNCTION_APP_DIR
 from .generator_function import GeneratorFunction
+from ._moves import add_moved_blocks
 from .pipeline_settings import GeneratorCall
+from .silver_pipeline import SilverPipeline
 
 # Secret names in the vault: what Phase 3 and the pipeline look up.
 BRONZE_CONNECTION_SECRET = "bronze-storage-connection-string"
@@ -48,9 +48,9 @@ class DataFactoryStack(TerraformStack):
     read and the factory's Key Vault linked service exist only with ``pipeline.call_generator``; the
     deployer's Key Vault role only when something is written.
 
-    Escape hatches: ``client``, ``foundation``, ``function``, ``factory``, ``secrets`` (name -> resource),
-    ``factory_grants``, ``deployer_grants``, ``bronze_sas`` and ``sas_rotation`` (None in identity mode),
-    ``silver`` (None until ``silver_pipeline`` exists).
+    Escape hatches: ``client``, ``foundation``, ``function``, ``factory``, ``secrets`` (name -> VaultSecret),
+    ``factory_grants`` (the silver pipeline's), ``deployer_grants``, ``bronze_sas`` and ``sas_rotation``
+    (None in identity mode), ``silver`` (the SilverPipeline).
     """
 
     def __init__(
@@ -108,7 +108,7 @@ class DataFactoryStack(TerraformStack):
             start = Fn.timeadd(self.sas_rotation.rfc3339, SAS_CLOCK_SKEW)
             expiry = Fn.timeadd(self.sas_rotation.rfc3339, f"{days * 24}h")
             self.bronze_sas = storage.container_write_sas(
-                "bronze-write-sas", container=storage.bronze_container_name, start=start, expiry=expiry
+                "bronze-write-sas", container=self.foundation.bronze, start=start, expiry=expiry
             )
             bronze_secret = vault.add_secret(
                 "bronze-connection-string",
@@ -129,7 +129,7 @@ class DataFactoryStack(TerraformStack):
             subscription_id=self.client.subscription_id,
             log_analytics_workspace_id=self.foundation.workspace_id,
             runtime_storage_account_name=fn.storage_account_name,
-            bronze=storage,
+            bronze=self.foundation.bronze,
             storage_mode=fn.storage_mode,
             vault=vault,
             bronze_connection_secret=bronze_secret,
@@ -172,31 +172,20 @@ class DataFactoryStack(TerraformStack):
             workspace_id=self.foundation.workspace_id,
             destination_type="Dedicated",
         )
-        adf = self.factory.identity.principal_id
-        self.factory_grants = [
-            storage.grant_read("factory-reads-bronze", adf, container=storage.bronze_container_name),
-            storage.grant_write("factory-writes-silver", adf, container=storage.silver_container_name),
-            storage.grant_write("factory-writes-quarantine", adf, container=storage.quarantine_container_name),
-        ]
-        if GENERATOR_KEY_SECRET in self.secrets:
-            self.factory_grants.append(vault.grant_read("factory-reads-generator-key", adf, secret=self.secrets[GENERATOR_KEY_SECRET]))
-
         # The deployer (a developer, or the pipeline's service connection) may list what landed in bronze:
         # the post-deploy smoke test proves a new blob appeared, keylessly (`--auth-mode login`).
         self.deployer_grants = [
-            roles.grant(
-                storage,
-                "deployer-reads-bronze",
-                principal_id=self.client.object_id,
-                role=roles.BLOB_DATA_READER,
-                on=storage.container_scope(storage.bronze_container_name),
-                managed_identity=False,
+            storage.grant_read(
+                self.foundation.deployer,
+                container=self.foundation.bronze,
                 description="Smoke test and operators: list and read bronze blobs with Entra ID.",
             )
         ]
 
-        self.silver = self._silver_pipeline(config, storage, vault)
+        self.silver = self._silver_pipeline(config)
+        self.factory_grants = self.silver.grants  # read bronze, write silver and quarantine, read the function key
         self._outputs(storage, vault)
+        add_moved_blocks(self)
 
     # --- pieces ---------------------------------------------------------------------------------
 
@@ -216,25 +205,20 @@ class DataFactoryStack(TerraformStack):
             # stack directory cdktf.out/stacks/<stack>/ where Terraform runs.
             LocalBackend(self, path=f"../../../terraform.{config.stack_name}.tfstate")
 
-    def _silver_pipeline(self, config: EnvironmentConfig, storage, vault):
-        if importlib.util.find_spec("emotion_platform.silver_pipeline") is None:
-            return None
-        from .silver_pipeline import SilverPipeline
-
+    def _silver_pipeline(self, config: EnvironmentConfig) -> SilverPipeline:
         generator = None
         if config.pipeline.call_generator:
-            generator = GeneratorCall(
-                function_app_url=self.function.url, key_secret_name=GENERATOR_KEY_SECRET, rows=config.pipeline.generator_rows
-            )
+            generator = GeneratorCall(function_app_url=self.function.url, key_secret=self.secrets[GENERATOR_KEY_SECRET],
+                                      rows=config.pipeline.generator_rows)
+        f = self.foundation
         return SilverPipeline(
             self,
             "silver",
-            data_factory_id=self.factory.id,
-            storage_dfs_endpoint=storage.dfs_endpoint,
-            bronze_container=storage.bronze_container_name,
-            silver_container=storage.silver_container_name,
-            quarantine_container=storage.quarantine_container_name,
-            key_vault_id=vault.vault_id if generator is not None else None,  # the linked service only where a key is read
+            name="silver",
+            factory=self.factory,
+            bronze=f.bronze,
+            silver=f.silver,
+            quarantine=f.quarantine,
             compute=config.pipeline.compute,
             schedule=config.pipeline.schedule,
             generator=generator,
@@ -248,9 +232,9 @@ class DataFactoryStack(TerraformStack):
             "storage_account_id": storage.account_id,
             "storage_dfs_endpoint": storage.dfs_endpoint,
             "storage_blob_endpoint": storage.blob_endpoint,
-            "bronze_container_name": storage.bronze_container_name,
-            "silver_container_name": storage.silver_container_name,
-            "quarantine_container_name": storage.quarantine_container_name,
+            "bronze_container_name": self.foundation.bronze.name,
+            "silver_container_name": self.foundation.silver.name,
+            "quarantine_container_name": self.foundation.quarantine.name,
             "key_vault_name": vault.vault_name,
             "key_vault_id": vault.vault_id,
             "key_vault_uri": vault.vault_uri,

@@ -15,14 +15,25 @@ from constructs import Construct
 
 from .config import EnvironmentConfig
 from .diagnostics import to_log_analytics
-from .secrets_vault import SecretsVault
-from .silver_storage import SilverStorage
+from .roles import Principal
+from .secrets_vault import SecretsVault, SecretsVaultBase
+from .silver_storage import BlobContainer, SilverStorage, SilverStorageBase
 
 
 class Foundation(Construct):
-    """Exposes ``resource_group``, ``workspace_id``, ``storage`` (SilverStorage) and ``vault`` (SecretsVault)
-    the same way in both modes, so the rest of the stack does not care which one it got. ``workspace`` is
-    the created workspace (None for Phase 1's, which ``workspace_lookup`` checks without reading keys)."""
+    """Exposes ``resource_group``, ``workspace_id``, ``storage`` (a lake), ``bronze``/``silver``/``quarantine``
+    (its containers), ``vault`` and ``deployer`` (the identity running Terraform) the same way in both
+    modes, so the rest of the stack does not care which one it got. ``workspace`` is the created workspace
+    (None for Phase 1's, which ``workspace_lookup`` checks without reading keys).
+
+    In existing mode Phase 1's lake has bronze only: bronze is referenced (a keyless lookup), silver and
+    quarantine are added, and they are the only containers this stack owns."""
+
+    storage: SilverStorageBase
+    vault: SecretsVaultBase
+    bronze: BlobContainer
+    silver: BlobContainer
+    quarantine: BlobContainer
 
     def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig, tenant_id: str, subscription_id: str,
                  deployer_object_id: str) -> None:
@@ -30,6 +41,9 @@ class Foundation(Construct):
         f, s, kv = config.foundation, config.storage, config.key_vault
         tags = dict(config.tags)
         self.mode = f.mode
+        # A developer on a laptop or the pipeline's service principal: ARM resolves the type itself.
+        self.deployer = Principal.of_unknown_type(deployer_object_id, name="deployer")
+        deployer = self.deployer if kv.assign_deployer_role else None
         if f.mode == "standalone":
             if f.create_resource_group:
                 self.resource_group = ResourceGroup(self, "resource-group", name=f.resource_group_name, location=config.location, tags=tags)
@@ -75,6 +89,7 @@ class Foundation(Construct):
                 log_analytics_workspace_id=self.workspace.id,
                 tags=tags,
             )
+            self.bronze, self.silver, self.quarantine = self.storage.bronze, self.storage.silver, self.storage.quarantine
             self.vault = SecretsVault(
                 self,
                 "vault",
@@ -82,13 +97,12 @@ class Foundation(Construct):
                 resource_group_name=rg,
                 location=config.location,
                 tenant_id=tenant_id,
-                deployer_object_id=deployer_object_id,
+                deployer=deployer,
                 purge_protection=kv.purge_protection,
                 soft_delete_retention_days=kv.soft_delete_retention_days,
                 allowed_ip_ranges=kv.allowed_ip_ranges,
                 rbac_propagation_wait=kv.rbac_propagation_wait,
                 secret_expiry_days=kv.secret_expiry_days,
-                assign_deployer_role=kv.assign_deployer_role,
                 log_analytics_workspace_id=self.workspace.id,
                 tags=tags,
             )
@@ -111,27 +125,23 @@ class Foundation(Construct):
                                   f"workspace in resource group '{f.resource_group_name}' (config/{config.name}.toml)"),
             }])
             self.storage = SilverStorage.from_existing(
-                self,
-                "storage",
-                name=f.storage_account_name,
-                resource_group_name=f.resource_group_name,
+                self, "storage", name=f.storage_account_name, resource_group_name=f.resource_group_name,
                 subscription_id=subscription_id,
-                bronze_container=f.bronze_container,
-                silver_container=s.silver_container,
-                quarantine_container=s.quarantine_container,
-                lifecycle_policy=s.lifecycle_policy,
-                bronze_cool_after_days=s.bronze_cool_after_days,
-                quarantine_delete_after_days=s.quarantine_delete_after_days,
             )
+            self.bronze = self.storage.container(f.bronze_container)  # Phase 1's: referenced, verified at plan
+            self.silver = self.storage.add_container(s.silver_container, id="silver", metadata={"layer": "silver"})
+            self.quarantine = self.storage.add_container(s.quarantine_container, id="quarantine", metadata={"layer": "quarantine"})
+            if s.lifecycle_policy:  # replaces Phase 1's single management policy: off unless asked for
+                self.storage.add_lifecycle_policy(cool=self.bronze, cool_after_days=s.bronze_cool_after_days,
+                                                  expire=self.quarantine, expire_after_days=s.quarantine_delete_after_days)
             self.vault = SecretsVault.from_existing(
                 self,
                 "vault",
                 name=f.key_vault_name,
                 resource_group_name=rg,
-                deployer_object_id=deployer_object_id,
+                deployer=deployer,
                 rbac_propagation_wait=kv.rbac_propagation_wait,
                 secret_expiry_days=kv.secret_expiry_days,
-                assign_deployer_role=kv.assign_deployer_role,
             )
 
     @property

@@ -13,7 +13,6 @@ from cdktf_cdktf_provider_azurerm.function_app_flex_consumption import (
     FunctionAppFlexConsumptionIdentity,
     FunctionAppFlexConsumptionSiteConfig,
 )
-from cdktf_cdktf_provider_azurerm.key_vault_secret import KeyVaultSecret
 from cdktf_cdktf_provider_azurerm.service_plan import ServicePlan
 from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
@@ -21,12 +20,13 @@ from cdktf_cdktf_provider_time.sleep import Sleep
 from constructs import Construct
 from emotion_events import app_settings as settings
 
-from . import roles
+from . import roles, validation
 from ._secure_storage import secure_storage_account
 from .diagnostics import to_log_analytics
 from .function_package import FUNCTION_APP_DIR, archive_for
-from .secrets_vault import SecretsVault
-from .silver_storage import SilverStorage
+from .roles import Principal
+from .secrets_vault import SecretsVaultBase, VaultSecret
+from .silver_storage import BlobContainer
 
 StorageMode = Literal["connection_string", "identity"]
 
@@ -116,10 +116,10 @@ class GeneratorFunction(Construct):
         subscription_id: str,
         log_analytics_workspace_id: str,
         runtime_storage_account_name: str,
-        bronze: SilverStorage,
+        bronze: BlobContainer,
         storage_mode: StorageMode = "connection_string",
-        vault: SecretsVault | None = None,
-        bronze_connection_secret: KeyVaultSecret | None = None,
+        vault: SecretsVaultBase | None = None,
+        bronze_connection_secret: VaultSecret | None = None,
         python_version: str = "3.11",
         instance_memory_mb: int = 2048,
         maximum_instance_count: int = 40,
@@ -134,14 +134,8 @@ class GeneratorFunction(Construct):
         rbac_propagation_wait: str = "60s",
         tags: Mapping[str, str] | None = None,
     ) -> None:
+        _validate(locals())
         super().__init__(scope, id)
-        if storage_mode == "connection_string" and (vault is None or bronze_connection_secret is None):
-            raise ValueError("storage_mode='connection_string' needs vault= and bronze_connection_secret= (a Key Vault reference)")
-        if storage_mode not in ("connection_string", "identity"):
-            raise ValueError(f"storage_mode={storage_mode!r}: must be 'connection_string' or 'identity'")
-        if isinstance(deploy_timeout_seconds, bool) or not isinstance(deploy_timeout_seconds, int) \
-                or not 60 <= deploy_timeout_seconds <= 7200:
-            raise ValueError(f"deploy_timeout_seconds={deploy_timeout_seconds!r}: must be an integer from 60 to 7200")
         tags = dict(tags or {})
         self.storage_mode = storage_mode
 
@@ -175,28 +169,33 @@ class GeneratorFunction(Construct):
         )
 
         uai = self.identity.principal_id
-        host_grants = [
-            roles.grant(self, "host-storage-owner", principal_id=uai, role=roles.BLOB_DATA_OWNER, on=self.runtime_storage.id),
-            roles.grant(self, "insights-publisher", principal_id=uai, role=roles.MONITORING_METRICS_PUBLISHER, on=self.insights.id),
+        # Trigger labels of the RBAC wait (stable, whatever the grants' construct ids are).
+        labelled = [
+            ("host-storage-owner", roles.grant(self, grantee=self.identity, role=roles.BLOB_DATA_OWNER, on=self.runtime_storage.id,
+                                               target="runtime-storage", id="host-storage-owner")),
+            ("insights-publisher", roles.grant(self, grantee=self.identity, role=roles.MONITORING_METRICS_PUBLISHER,
+                                               on=self.insights.id, target="insights", id="insights-publisher")),
         ]
-        if storage_mode == "identity":
-            host_grants.append(bronze.grant_write("bronze-writer", uai, container=bronze.bronze_container_name))
+        if storage_mode == "identity":  # on the lake, its construct id derived from this identity: generators never collide
+            labelled.append(("bronze-writer", bronze.lake.grant_write(self.identity, container=bronze)))
+        host_grants = [grant for _, grant in labelled]
 
         app_settings = {
             f"{HOST_STORAGE}__accountName": self.runtime_storage.name,
             f"{HOST_STORAGE}__credential": "managedidentity",
             f"{HOST_STORAGE}__clientId": self.identity.client_id,
             "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"ClientId={self.identity.client_id};Authorization=AAD",
-            settings.BRONZE_ACCOUNT_URL: bronze.blob_endpoint,
+            settings.BRONZE_ACCOUNT_URL: bronze.lake.blob_endpoint,
             settings.MANAGED_IDENTITY_CLIENT_ID: self.identity.client_id,
-            settings.BRONZE_CONTAINER: bronze.bronze_container_name,
+            settings.BRONZE_CONTAINER: bronze.name,
             settings.SCHEDULE: schedule,
             settings.BATCH_ROWS: str(batch_rows),
             settings.DIRTY_RATIO: str(dirty_ratio),
             settings.MAX_ROWS: str(max_rows),
         }
         if storage_mode == "connection_string":
-            app_settings[settings.BRONZE_CONNECTION_STRING] = SecretsVault.reference(bronze_connection_secret)
+            assert bronze_connection_secret is not None  # _validate
+            app_settings[settings.BRONZE_CONNECTION_STRING] = bronze_connection_secret.reference
 
         self.app = FunctionAppFlexConsumption(
             self,
@@ -247,7 +246,10 @@ class GeneratorFunction(Construct):
         # Key Vault references resolve with the system-assigned identity, which exists only now.
         self.secret_grants = []
         if storage_mode == "connection_string":
-            self.secret_grants.append(vault.grant_read("app-reads-bronze-connection", self.principal_id, secret=bronze_connection_secret))
+            assert vault is not None and bronze_connection_secret is not None  # _validate
+            grant = vault.grant_read(self.app_principal, secret=bronze_connection_secret)
+            self.secret_grants.append(grant)
+            labelled.append(("app-reads-bronze-connection", grant))
         # time_sleep waits only when it is created: its triggers replace it (and so wait again) whenever a
         # role assignment it waits for is replaced, e.g. after the identity or the app is replaced.
         waited_for = [*host_grants, *self.secret_grants]
@@ -256,7 +258,7 @@ class GeneratorFunction(Construct):
             "rbac-propagation",
             create_duration=rbac_propagation_wait,
             triggers={
-                **{f"role_{grant.node.id}": grant.id for grant in waited_for},
+                **{f"role_{label}": grant.id for label, grant in labelled},
                 "workload_principal": uai,
                 "app_principal": self.principal_id,
             },
@@ -301,6 +303,17 @@ class GeneratorFunction(Construct):
         self._resource_group_name = resource_group_name
         self._name = name
         self.host_keys = None
+
+    @property
+    def principal(self) -> Principal:
+        """The workload identity (user-assigned), which the code uses for storage: what to grant data to."""
+        return Principal(self.identity.principal_id, "ServicePrincipal", roles.construct_key(self.identity))
+
+    @property
+    def app_principal(self) -> Principal:
+        """The app's system-assigned identity, which resolves Key Vault references: what to grant secrets to
+        that appear in app settings."""
+        return Principal(self.app.identity.principal_id, "ServicePrincipal", roles.construct_key(self.app))
 
     @property
     def principal_id(self) -> str:
@@ -348,6 +361,44 @@ class GeneratorFunction(Construct):
                 ),
             )
         return self.host_keys.default_function_key
+
+
+_RULES = {
+    "name": validation.rule("function_app_name"),
+    "resource_group_name": validation.rule("resource_group_name"),
+    "location": validation.rule("location"),
+    "subscription_id": validation.check_uuid,
+    "log_analytics_workspace_id": validation.check_non_empty,
+    "runtime_storage_account_name": validation.rule("storage_account_name"),
+    "storage_mode": validation.rule("storage_mode"),
+    "python_version": validation.rule("python_version"),
+    "instance_memory_mb": validation.rule("instance_memory_mb"),
+    "maximum_instance_count": validation.rule("maximum_instance_count"),
+    "schedule": validation.rule("schedule"),
+    "batch_rows": validation.rule("batch_rows"),
+    "dirty_ratio": validation.rule("dirty_ratio"),
+    "max_rows": validation.rule("max_rows"),
+    "deploy_timeout_seconds": validation.integer_between(60, 7200),
+    "rbac_propagation_wait": validation.rule("rbac_propagation_wait"),
+    "tags": validation.rule("tags"),
+}
+
+
+def _validate(props: dict) -> None:
+    """Every documented rule, before anything is created: ``GeneratorFunction.<prop> = <value>: <rule>``."""
+    values = {prop: props[prop] for prop in _RULES}
+    values["tags"] = dict(values["tags"] or {})
+    validation.check_all("GeneratorFunction", values, _RULES)
+    if not isinstance(props["bronze"], BlobContainer):
+        raise validation.ValidationError("GeneratorFunction.bronze", props["bronze"],
+                                         "must be a container object: lake.container('bronze') or lake.add_container(...)")
+    if props["storage_mode"] == "connection_string":
+        if props["vault"] is None or props["bronze_connection_secret"] is None:
+            raise validation.ValidationError("GeneratorFunction.bronze_connection_secret", props["bronze_connection_secret"],
+                                             "storage_mode 'connection_string' needs vault= and bronze_connection_secret= (a Key Vault reference)")
+        if not isinstance(props["bronze_connection_secret"], VaultSecret):
+            raise validation.ValidationError("GeneratorFunction.bronze_connection_secret", props["bronze_connection_secret"],
+                                             "must be a secret object: vault.secret(name) or vault.add_secret(...)")
 
 
 def _default_staging() -> Path:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .secrets_vault import VaultSecret
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,6 @@ class GeneratorCall:
     """Optionally call the generator Function before cleaning (an Azure Function activity)."""
 
     function_app_url: str  # https://<app>.azurewebsites.net
+    key_secret: VaultSecret  # the Key Vault secret holding the function key (vault.secret(name) / add_secret)
     function_name: str = "generate"
-    key_secret_name: str = "generator-function-key"  # Key Vault secret holding the function key
     rows: int = 10000

@@ -13,16 +13,15 @@ Inside an existing factory (its system-assigned identity does the data access) i
   that calls the generator (``function_linked_service``, its key read from Key Vault);
 - ``trigger``: a schedule with frequency and interval always written (azurerm's default is every minute).
 
-Role assignments for the factory identity and the containers themselves belong to the stack.
+It grants the factory's identity what the pipeline needs, nothing more: read on bronze, write on silver
+and quarantine, read on the generator's key (``grants``). The containers themselves belong to the lake.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 
-from cdktf import Token
 from cdktf_cdktf_provider_azurerm.data_factory_data_flow import (
     DataFactoryDataFlow,
     DataFactoryDataFlowSink,
@@ -49,99 +48,100 @@ from cdktf_cdktf_provider_azurerm.data_factory_linked_service_data_lake_storage_
 from cdktf_cdktf_provider_azurerm.data_factory_linked_service_key_vault import DataFactoryLinkedServiceKeyVault
 from cdktf_cdktf_provider_azurerm.data_factory_pipeline import DataFactoryPipeline
 from cdktf_cdktf_provider_azurerm.data_factory_trigger_schedule import DataFactoryTriggerSchedule
+from cdktf_cdktf_provider_azurerm.data_factory import DataFactory
 from constructs import Construct
 from emotion_events.contract import SilverContract
 
+from . import roles, validation
+
 from .dataflow.check import check
 from .dataflow.script import BRONZE_WILDCARD, DataFlowScript, generate_script, terraform_escape
+from .dataflow.typecheck import typecheck
 from .pipeline_settings import DataFlowCompute, GeneratorCall, PipelineSchedule
+from .secrets_vault import VaultSecret
+from .silver_storage import BlobContainer
 
-CORE_COUNTS = (8, 16, 32, 48, 80, 144, 272)
-COMPUTE_TYPES = ("General", "MemoryOptimized")
-FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
-_CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_FUNCTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,127}$")
-_SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 BRONZE_FOLDER = BRONZE_WILDCARD.split("/")[0]
 GENERATE_ACTIVITY = "GenerateBronze"
 CLEAN_ACTIVITY = "CleanBronzeToSilver"
 
 
-class SilverPipelineError(ValueError):
-    """A SilverPipeline property is invalid; names the property, the value and the rule."""
+class SilverPipelineError(validation.ValidationError):
+    """A SilverPipeline property is invalid: ``SilverPipeline.<prop> = <value>: <rule>``."""
 
     def __init__(self, prop: str, value: object, rule: str) -> None:
-        super().__init__(f"SilverPipeline {prop}={value!r} is invalid: {rule}")
+        super().__init__(f"SilverPipeline.{prop}", value, rule)
 
 
-def _is_token(value: object) -> bool:
-    return isinstance(value, str) and Token.is_unresolved(value)
+def _check(prop: str, value: object, rule: validation.Rule) -> None:
+    if not validation.is_token(value) and (problem := rule(value)):
+        raise SilverPipelineError(prop, value, problem)
 
 
-def _validate(*, bronze_container: str, silver_container: str, quarantine_container: str,
-              compute: DataFlowCompute, schedule: PipelineSchedule, generator: GeneratorCall | None,
-              key_vault_id: str | None) -> None:
-    containers = {"bronze_container": bronze_container, "silver_container": silver_container,
-                  "quarantine_container": quarantine_container}
+def _validate(*, name: str, factory: object, bronze: object, silver: object, quarantine: object,
+              compute: DataFlowCompute, schedule: PipelineSchedule, generator: GeneratorCall | None) -> None:
+    _check("name", name, validation.check_adf_name)
+    if not isinstance(factory, DataFactory):
+        raise SilverPipelineError("factory", factory, "must be the DataFactory resource (the pipeline grants its identity access)")
+    containers = {"bronze": bronze, "silver": silver, "quarantine": quarantine}
     for prop, value in containers.items():
-        if not _is_token(value) and not (isinstance(value, str) and _CONTAINER.match(value)):
-            raise SilverPipelineError(prop, value, "must be a container name (3-63 lower-case letters, digits, single hyphens)")
-    literal = [v for v in containers.values() if not _is_token(v)]
+        if not isinstance(value, BlobContainer):
+            raise SilverPipelineError(prop, value, "must be a container object: lake.container('<name>') or lake.add_container('<name>')")
+    assert isinstance(bronze, BlobContainer) and isinstance(silver, BlobContainer) and isinstance(quarantine, BlobContainer)
+    if not (bronze.lake is silver.lake is quarantine.lake):
+        raise SilverPipelineError("silver", silver.name, "bronze, silver and quarantine must be containers of one lake")
+    literal = [c.name for c in (bronze, silver, quarantine) if not validation.is_token(c.name)]
     if len(set(literal)) != len(literal):
-        raise SilverPipelineError("containers", containers, "bronze, silver and quarantine must be three different containers")
-    if compute.core_count not in CORE_COUNTS:
-        raise SilverPipelineError("compute.core_count", compute.core_count, f"must be one of {CORE_COUNTS}")
-    if compute.compute_type not in COMPUTE_TYPES:
-        raise SilverPipelineError("compute.compute_type", compute.compute_type, f"must be one of {COMPUTE_TYPES}")
-    if isinstance(compute.time_to_live_min, bool) or not isinstance(compute.time_to_live_min, int) \
-            or not 0 <= compute.time_to_live_min <= 1440:
-        raise SilverPipelineError("compute.time_to_live_min", compute.time_to_live_min, "must be an integer from 0 to 1440")
-    if schedule.frequency not in FREQUENCIES:
-        raise SilverPipelineError("schedule.frequency", schedule.frequency, f"must be one of {FREQUENCIES}")
-    if isinstance(schedule.interval, bool) or not isinstance(schedule.interval, int) or schedule.interval < 1:
-        raise SilverPipelineError("schedule.interval", schedule.interval, "must be an integer of at least 1")
-    try:
-        datetime.fromisoformat(schedule.start_time.replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
-        raise SilverPipelineError("schedule.start_time", schedule.start_time, "must be an RFC 3339 time such as 2026-01-01T02:00:00Z") from None
-    if not isinstance(schedule.time_zone, str) or not schedule.time_zone.strip():
-        raise SilverPipelineError("schedule.time_zone", schedule.time_zone, "must be a time zone name such as UTC")
+        raise SilverPipelineError("silver", silver.name, "bronze, silver and quarantine must be three different containers")
+    for field in ("core_count", "compute_type", "time_to_live_min"):
+        _check(f"compute.{field}", getattr(compute, field), validation.rule(field))
+    for field in ("frequency", "interval", "start_time", "time_zone"):
+        _check(f"schedule.{field}", getattr(schedule, field), validation.rule(field))
     if generator is not None:
-        if key_vault_id is None:
-            raise SilverPipelineError("key_vault_id", None, "is required when generator is set (the function key is read from Key Vault)")
-        url = generator.function_app_url
-        if not _is_token(url) and not (isinstance(url, str) and url.startswith("https://")):
-            raise SilverPipelineError("generator.function_app_url", url, "must be an https:// URL")
-        if not _FUNCTION_NAME.match(generator.function_name or ""):
-            raise SilverPipelineError("generator.function_name", generator.function_name, "must be a function name")
-        if not _SECRET_NAME.match(generator.key_secret_name or ""):
-            raise SilverPipelineError("generator.key_secret_name", generator.key_secret_name,
-                                      "must be a Key Vault secret name (1-127 letters, digits, hyphens)")
-        if isinstance(generator.rows, bool) or not isinstance(generator.rows, int) or generator.rows < 1:
-            raise SilverPipelineError("generator.rows", generator.rows, "must be a positive integer")
-
-
-def _adf_name(id: str) -> str:
-    """ADF object names: letters, digits and underscores, starting with a letter."""
-    name = re.sub(r"[^A-Za-z0-9_]", "_", id)
-    return name if name[:1].isalpha() else f"p_{name}"
+        _check("generator.function_app_url", generator.function_app_url, validation.check_https_url)
+        _check("generator.function_name", generator.function_name, validation.check_function_name)
+        _check("generator.rows", generator.rows, validation.rule("generator_rows"))
+        if not isinstance(generator.key_secret, VaultSecret):
+            raise SilverPipelineError("generator.key_secret", generator.key_secret,
+                                      "must be a secret object (vault.secret(name) or vault.add_secret(...)): the factory reads the function key from it")
 
 
 class SilverPipeline(Construct):
-    """Bronze CSV -> silver Parquet + quarantine in Data Factory, cleaning rules generated from the contract."""
+    """Bronze CSV -> silver Parquet + quarantine in Data Factory, cleaning rules generated from the contract.
 
-    def __init__(self, scope: Construct, id: str, *, data_factory_id: str, storage_dfs_endpoint: str,
-                 bronze_container: str, silver_container: str, quarantine_container: str,
-                 key_vault_id: str | None = None,
+    :param name: prefix of every Data Factory object it creates (``ls_<name>_datalake``, ``pl_<name>_clean_events``,
+        ...): letters, digits and underscores, unique within the factory, so two pipelines can share one
+        factory. Required.
+    :param factory: the ``DataFactory`` (its system-assigned identity reads and writes the lake). Required.
+    :param bronze: the container read (``lake.container(...)``). Required; the factory gets Storage Blob
+        Data Reader on it.
+    :param silver: the container written. Required; Storage Blob Data Contributor.
+    :param quarantine: the container for rejected lines. Required; Storage Blob Data Contributor.
+    :param compute: the data flow's Spark compute. Default ``DataFlowCompute()`` (8 General cores, no TTL).
+    :param schedule: the trigger. Default ``PipelineSchedule()`` (daily at 02:00 UTC from 2026-01-01).
+    :param generator: call the generator Function first (its key read from ``generator.key_secret``; the
+        factory gets Key Vault Secrets User on that secret). Default None.
+    :param contract: the silver contract. Default the packaged ``contract.json``.
+
+    Escape hatches: the linked services, datasets, ``data_flow``, ``integration_runtime``, ``pipeline``,
+    ``trigger``; ``grants`` (the factory's role assignments); ``names`` (role -> Data Factory name).
+    """
+
+    def __init__(self, scope: Construct, id: str, *, name: str, factory: DataFactory, bronze: BlobContainer,
+                 silver: BlobContainer, quarantine: BlobContainer,
                  compute: DataFlowCompute = DataFlowCompute(), schedule: PipelineSchedule = PipelineSchedule(),
                  generator: GeneratorCall | None = None, contract: SilverContract | None = None) -> None:
+        _validate(name=name, factory=factory, bronze=bronze, silver=silver, quarantine=quarantine,
+                  compute=compute, schedule=schedule, generator=generator)
         super().__init__(scope, id)
-        _validate(bronze_container=bronze_container, silver_container=silver_container,
-                  quarantine_container=quarantine_container, compute=compute, schedule=schedule,
-                  generator=generator, key_vault_id=key_vault_id)
         self.script: DataFlowScript = generate_script(contract)
         check(self.script.text, sources=self.script.sources, sinks=self.script.sinks)
-        p = _adf_name(id)
+        typecheck(self.script.text)  # grammar, streams, columns and every call against the documented signatures
+        data_factory_id = factory.id
+        lake = bronze.lake
+        self.factory = factory
+        key_secret: VaultSecret | None = generator.key_secret if generator is not None else None
+        p = name
         self.names = {
             "lake": f"ls_{p}_datalake", "key_vault": f"ls_{p}_keyvault", "generator": f"ls_{p}_generator",
             "bronze": f"ds_{p}_bronze_csv", "silver": f"ds_{p}_silver_parquet",
@@ -149,6 +149,17 @@ class SilverPipeline(Construct):
             "runtime": f"ir-{p.replace('_', '-')}-dataflow", "pipeline": f"pl_{p}_clean_events",
             "trigger": f"tr_{p}_schedule",
         }
+        # -- the factory's access: read bronze, write silver and quarantine, read the function key ----------
+        self.grants = [
+            lake.grant_read(factory, container=bronze),
+            lake.grant_write(factory, container=silver),
+            lake.grant_write(factory, container=quarantine),
+        ]
+        if key_secret is not None:
+            self.grants.append(key_secret.vault.grant_read(factory, secret=key_secret))
+        storage_dfs_endpoint = lake.dfs_endpoint
+        bronze_container, silver_container, quarantine_container = bronze.name, silver.name, quarantine.name
+        key_vault_id = key_secret.vault.vault_id if key_secret is not None else None
 
         # -- linked services: the factory's own identity, never a key or a connection string ---------
         self.lake_linked_service = DataFactoryLinkedServiceDataLakeStorageGen2(
@@ -224,7 +235,7 @@ class SilverPipeline(Construct):
                 self, "generator", name=self.names["generator"], data_factory_id=data_factory_id,
                 url=generator.function_app_url,
                 key_vault_key=DataFactoryLinkedServiceAzureFunctionKeyVaultKey(
-                    linked_service_name=self.key_vault_linked_service.name, secret_name=generator.key_secret_name),
+                    linked_service_name=self.key_vault_linked_service.name, secret_name=key_secret.name),
                 description="The bronze generator Function; its key comes from Key Vault.",
             )
             depends.append(self.function_linked_service)
@@ -270,3 +281,8 @@ class SilverPipeline(Construct):
             start_time=schedule.start_time, time_zone=schedule.time_zone, activated=schedule.activated,
             description=f"Run the silver pipeline every {schedule.interval} {schedule.frequency.lower()}(s).",
         )
+
+    @property
+    def principal(self) -> "roles.Principal":
+        """The factory's identity, which runs the pipeline."""
+        return roles.principal_of(self.factory)

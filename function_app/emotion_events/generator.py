@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from .limits import MAX_DIRTY_RATIO, MAX_ROWS  # noqa: F401  (re-exported)
 from .model import MAX_RECORD_DELAY_MS, ModelTables, build_tables
 from .render import MS_PER_DAY, Categorical, ChunkColumns, RowRenderer, csv_line
 from .tzgrid import OffsetGrid
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .truth import TruthCollector
 
 GENERATOR_VERSION = "1"
 CHUNK_ROWS = 8_192  # part of the output definition: same seed + same chunk size -> same bytes; fits L2
@@ -166,8 +169,9 @@ class EventStream:
     holds what was written. Deterministic: chunk k uses generators seeded with (seed, k)."""
 
     def __init__(self, params: GeneratorParams, contract: SilverContract | None = None,
-                 chunk_rows: int = CHUNK_ROWS) -> None:
+                 chunk_rows: int = CHUNK_ROWS, *, truth: "TruthCollector | None" = None) -> None:
         self.params = params
+        self.truth = truth  # opt-in: receives each chunk's columns (emotion_events.truth)
         if contract is None:
             engine = _default_engine()
             population, user_table = _population(params.population_seed, params.users)
@@ -213,7 +217,10 @@ class EventStream:
             self.counts.defects[k] += v
         self.counts.rows += lines
         self.counts.base_rows += plan.base_rows
-        return self.renderer.render(cols, edits).tobytes()
+        data = self.renderer.render(cols, edits).tobytes()
+        if self.truth is not None:
+            self.truth.record(self, index, plan, order, cols, edits, data)
+        return data
 
     def _copies(self, drng: np.random.Generator, base: ChunkColumns, order: dirt.LineOrder) -> ChunkColumns:
         """Columns in line order: base rows plus their copies; a re-send is recorded later (in the

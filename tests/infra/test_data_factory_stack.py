@@ -106,7 +106,7 @@ def test_outputs_for_phase3_and_nothing_secret_in_clear(synthesized) -> None:
 
 def test_deployer_may_list_bronze_for_the_smoke_test(synthesized) -> None:
     for doc in synthesized.values():
-        _, grant = one(doc, "azurerm_role_assignment", "foundation/storage/deployer-reads-bronze")
+        _, grant = one(doc, "azurerm_role_assignment", "foundation/storage/deployer--storage-blob-data-reader--bronze")
         assert grant["principal_id"] == "${data.azurerm_client_config.client.object_id}"
         assert grant["role_definition_name"] == "Storage Blob Data Reader"
         assert grant["scope"] == lake_container_scope(doc, "bronze")

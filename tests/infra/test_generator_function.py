@@ -116,7 +116,7 @@ def test_no_app_setting_carries_a_secret(synthesized) -> None:
 def test_identity_mode_grants_bronze_write_to_the_workload_identity(synthesized) -> None:
     doc = synthesized[PROD]
     uid, _ = one(doc, "azurerm_user_assigned_identity", "generator/identity")
-    _, grant = one(doc, "azurerm_role_assignment", "foundation/storage/bronze-writer")
+    _, grant = one(doc, "azurerm_role_assignment", "foundation/storage/generator-identity--storage-blob-data-contributor--bronze")
     assert grant["principal_id"] == ref("azurerm_user_assigned_identity", uid, "principal_id")
     assert grant["role_definition_name"] == "Storage Blob Data Contributor"
     assert grant["scope"] == lake_container_scope(doc, "bronze")
@@ -126,13 +126,13 @@ def test_identity_mode_grants_bronze_write_to_the_workload_identity(synthesized)
     assert data(doc, "azurerm_storage_account") == {}
     assert app["app_settings"][names.MANAGED_IDENTITY_CLIENT_ID] == ref("azurerm_user_assigned_identity", uid, "client_id")
     # connection-string mode: no storage role for the Function on the data lake at all
-    assert not [r for r in resources(synthesized[DEV], "azurerm_role_assignment").values() if r["//"]["metadata"]["path"].endswith("bronze-writer")]
+    assert not [r for r in resources(synthesized[DEV], "azurerm_role_assignment").values() if "generator-identity--" in r["//"]["metadata"]["path"]]
 
 
 def test_key_vault_references_resolve_with_an_authorized_system_identity(synthesized) -> None:
     doc = synthesized[DEV]
     fid, _ = app_of(doc)
-    _, grant = one(doc, "azurerm_role_assignment", "foundation/vault/app-reads-bronze-connection")
+    _, grant = one(doc, "azurerm_role_assignment", "foundation/vault/generator-app--key-vault-secrets-user--bronze-storage-connection-string")
     assert grant["principal_id"] == ref("azurerm_function_app_flex_consumption", fid, "identity[0].principal_id")
     assert grant["role_definition_name"] == "Key Vault Secrets User"
 
@@ -142,7 +142,7 @@ def test_code_is_deployed_in_the_same_apply_after_rbac_propagation(synthesized, 
         doc = synthesized[stack]
         fid, _ = app_of(doc)
         sid, sleep = one(doc, "time_sleep", "generator/rbac-propagation")
-        grants = {f"azurerm_role_assignment.{k}" for k, v in resources(doc, "azurerm_role_assignment").items() if "/generator/" in v["//"]["metadata"]["path"] or "app-reads" in k or "bronze-writer" in k}
+        grants = {f"azurerm_role_assignment.{k}" for k, v in resources(doc, "azurerm_role_assignment").items() if "/generator/" in v["//"]["metadata"]["path"] or "generator-app--" in k or "generator-identity--" in k}
         assert grants <= set(depends_on(sleep)) and f"azurerm_function_app_flex_consumption.{fid}" in depends_on(sleep)
         did, deploy = one(doc, "terraform_data", "generator/deploy")
         assert depends_on(deploy) == [f"time_sleep.{sid}"]

@@ -227,7 +227,7 @@ def test_key_vault_references_are_resolvable_when_the_code_starts(synthesized) -
     restarts the host and re-resolves the references, waits for the grant to propagate; everything the
     host needs before that goes through the user-assigned identity, authorized before the app."""
     doc = synthesized[DEV]
-    gid, _ = one(doc, "azurerm_role_assignment", "foundation/vault/app-reads-bronze-connection")
+    gid, _ = one(doc, "azurerm_role_assignment", "foundation/vault/generator-app--key-vault-secrets-user--bronze-storage-connection-string")
     sid, sleep = one(doc, "time_sleep", "generator/rbac-propagation")
     assert f"azurerm_role_assignment.{gid}" in depends_on(sleep)
     _, deploy = one(doc, "terraform_data", "generator/deploy")

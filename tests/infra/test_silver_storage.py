@@ -83,14 +83,14 @@ def test_grants_are_scoped_to_one_container_and_wait_for_it(synthesized) -> None
     doc = synthesized[DEV]
     aid, _ = one(doc, "azurerm_storage_account", "foundation/storage/account")
     cid, _ = one(doc, "azurerm_storage_container", "foundation/storage/silver")
-    _, grant = one(doc, "azurerm_role_assignment", "foundation/storage/factory-writes-silver")
+    _, grant = one(doc, "azurerm_role_assignment", "foundation/storage/data-factory--storage-blob-data-contributor--silver")
     assert grant["role_definition_name"] == "Storage Blob Data Contributor"
     # the scope references the container resource, so the assignment is created after the container
     assert grant["scope"] == ref("azurerm_storage_account", aid, "id") + "/blobServices/default/containers/" + ref("azurerm_storage_container", cid, "name")
     # Phase 1's bronze container: the id of its management-plane lookup, so the plan fails if it is missing
     doc = synthesized[PROD]
     lid, _ = one(doc, "azurerm_storage_container", "foundation/storage/bronze-lookup", kind="data")
-    _, grant = one(doc, "azurerm_role_assignment", "foundation/storage/factory-reads-bronze")
+    _, grant = one(doc, "azurerm_role_assignment", "foundation/storage/data-factory--storage-blob-data-reader--bronze")
     assert grant["scope"] == ref("azurerm_storage_container", lid, "id", kind="data")
     assert grant["role_definition_name"] == "Storage Blob Data Reader"
 

@@ -11,7 +11,17 @@ import pytest
 import emotion_platform  # noqa: F401  (JSII_NODE before cdktf)
 from emotion_platform.pipeline_settings import DataFlowCompute, GeneratorCall, PipelineSchedule
 
-KV = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+SUB = "00000000-0000-0000-0000-000000000000"
+
+
+def _lake_and_vault(stack):
+    from emotion_platform.secrets_vault import SecretsVault
+    from emotion_platform.silver_storage import SilverStorage
+
+    lake = SilverStorage.from_existing(stack, "lake", name="lake", resource_group_name="rg", subscription_id=SUB)
+    containers = {n: lake.container(n, verify=False) for n in ("bronze", "silver", "quarantine")}
+    vault = SecretsVault.from_existing(stack, "vault", name="kv-silver-test", resource_group_name="rg")
+    return lake, containers, vault
 
 
 @pytest.fixture(scope="session")
@@ -27,15 +37,16 @@ def synthesized():
     AzurermProvider(stack, "azurerm", features=[AzurermProviderFeatures()])
     factory = DataFactory(stack, "factory", name="adf-silver-test", location="westeurope", resource_group_name="rg",
                           identity=DataFactoryIdentity(type="SystemAssigned"))
-    full = SilverPipeline(stack, "silver", data_factory_id=factory.id,
-                          storage_dfs_endpoint="https://lake.dfs.core.windows.net/", bronze_container="bronze",
-                          silver_container="silver", quarantine_container="quarantine", key_vault_id=KV,
+    _lake, c, vault = _lake_and_vault(stack)
+    full = SilverPipeline(stack, "silver", name="silver", factory=factory, bronze=c["bronze"], silver=c["silver"],
+                          quarantine=c["quarantine"],
                           compute=DataFlowCompute(core_count=16, compute_type="MemoryOptimized", time_to_live_min=10),
                           schedule=PipelineSchedule(frequency="Hour", interval=6),
-                          generator=GeneratorCall(function_app_url="https://gen.azurewebsites.net", rows=5000))
-    plain = SilverPipeline(stack, "plain", data_factory_id=factory.id,
-                           storage_dfs_endpoint="https://lake.dfs.core.windows.net/", bronze_container="bronze",
-                           silver_container="silver", quarantine_container="quarantine")
+                          generator=GeneratorCall(function_app_url="https://gen.azurewebsites.net",
+                                                  key_secret=vault.secret("generator-function-key"), rows=5000))
+    # a second pipeline in the same factory: its own object names, the same (deduplicated) grants
+    plain = SilverPipeline(stack, "plain", name="plain", factory=factory, bronze=c["bronze"], silver=c["silver"],
+                           quarantine=c["quarantine"])
     return json.loads(Testing.synth(stack)), full, plain
 
 
@@ -63,7 +74,7 @@ def test_the_lake_is_reached_with_the_factory_identity_only(synthesized) -> None
 
 def test_key_vault_linked_service_only_with_a_vault(synthesized) -> None:
     doc, full, plain = synthesized
-    assert one(doc, "azurerm_data_factory_linked_service_key_vault", "silver")["key_vault_id"] == KV
+    assert one(doc, "azurerm_data_factory_linked_service_key_vault", "silver")["key_vault_id"].startswith("${data.azurerm_key_vault.vault")
     assert blocks(doc, "azurerm_data_factory_linked_service_key_vault", "plain") == []
     assert plain.key_vault_linked_service is None and full.key_vault_linked_service is not None
 
@@ -154,28 +165,59 @@ def test_object_names_are_unique_and_valid_for_data_factory(synthesized) -> None
     assert plain.function_linked_service is None
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"compute": DataFlowCompute(core_count=12)}, r"compute.core_count=12 is invalid: must be one of"),
-    ({"compute": DataFlowCompute(compute_type="Huge")}, r"compute.compute_type='Huge'"),
-    ({"schedule": PipelineSchedule(frequency="Fortnight")}, r"schedule.frequency='Fortnight'"),
-    ({"schedule": PipelineSchedule(interval=0)}, r"schedule.interval=0 is invalid"),
-    ({"schedule": PipelineSchedule(start_time="soon")}, r"schedule.start_time='soon'"),
-    ({"generator": GeneratorCall(function_app_url="https://x")}, r"key_vault_id=None is invalid: is required when generator"),
-    ({"generator": GeneratorCall(function_app_url="http://x"), "key_vault_id": KV}, r"must be an https:// URL"),
-    ({"silver_container": "bronze"}, r"three different containers"),
-    ({"quarantine_container": "Quarantine"}, r"quarantine_container='Quarantine'"),
+def test_the_pipeline_grants_the_factory_exactly_what_it_needs(synthesized) -> None:
+    doc, full, plain = synthesized
+    grants = sorted((g["role_definition_name"], g["scope"].rsplit("/", 1)[-1], g["principal_type"])
+                    for g in doc["resource"]["azurerm_role_assignment"].values())
+    assert grants == [("Key Vault Secrets User", "generator-function-key", "ServicePrincipal"),
+                      ("Storage Blob Data Contributor", "quarantine", "ServicePrincipal"),
+                      ("Storage Blob Data Contributor", "silver", "ServicePrincipal"),
+                      ("Storage Blob Data Reader", "bronze", "ServicePrincipal")]
+    for g in doc["resource"]["azurerm_role_assignment"].values():
+        assert g["principal_id"] == "${azurerm_data_factory.factory.identity[0].principal_id}"
+    assert len(full.grants) == 4 and plain.grants == full.grants[:3], "asking twice returns the same assignment"
+    assert full.names["pipeline"] == "pl_silver_clean_events" and plain.names["pipeline"] == "pl_plain_clean_events"
+
+
+def _props(stack, **overrides):
+    from cdktf_cdktf_provider_azurerm.data_factory import DataFactory, DataFactoryIdentity
+
+    factory = DataFactory(stack, "factory", name="adf-bad", location="westeurope", resource_group_name="rg",
+                          identity=DataFactoryIdentity(type="SystemAssigned"))
+    _lake, c, vault = _lake_and_vault(stack)
+    props = dict(name="silver", factory=factory, bronze=c["bronze"], silver=c["silver"], quarantine=c["quarantine"])
+    for key, value in overrides.items():
+        props[key] = value(c, vault) if callable(value) else value
+    return props
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"compute": DataFlowCompute(core_count=12)}, r"^SilverPipeline.compute.core_count = 12: must be one of"),
+    ({"compute": DataFlowCompute(compute_type="Huge")}, r"SilverPipeline.compute.compute_type = 'Huge'"),
+    # the same range config accepts (validation.FIELDS), not a wider one of its own
+    ({"compute": DataFlowCompute(time_to_live_min=241)}, r"compute.time_to_live_min = 241: must be between 0 and 240"),
+    ({"schedule": PipelineSchedule(frequency="Fortnight")}, r"schedule.frequency = 'Fortnight'"),
+    ({"schedule": PipelineSchedule(interval=0)}, r"schedule.interval = 0: must be between 1 and 1000"),
+    ({"schedule": PipelineSchedule(start_time="soon")}, r"schedule.start_time = 'soon'"),
+    ({"schedule": PipelineSchedule(start_time="2026-01-01T02:00:00+0100")}, r"schedule.start_time"),
+    ({"schedule": PipelineSchedule(time_zone="Europe/Berlin")}, r"schedule.time_zone = 'Europe/Berlin'.*W. Europe Standard Time"),
+    ({"generator": lambda c, v: GeneratorCall(function_app_url="http://x", key_secret=v.secret("k"))},
+     r"generator.function_app_url = 'http://x': must be an https:// URL"),
+    ({"generator": GeneratorCall(function_app_url="https://x", key_secret="generator-function-key")},
+     r"generator.key_secret = 'generator-function-key': must be a secret object"),
+    ({"silver": lambda c, v: c["bronze"]}, r"three different containers"),
+    ({"quarantine": "quarantine"}, r"SilverPipeline.quarantine = 'quarantine': must be a container object"),
+    ({"name": "silver pipeline"}, r"SilverPipeline.name = 'silver pipeline': must be 1-60 letters"),
+    ({"factory": "/subscriptions/x/factories/adf"}, r"SilverPipeline.factory = .*must be the DataFactory resource"),
 ])
-def test_invalid_properties_fail_naming_the_property(kwargs, message) -> None:
+def test_invalid_properties_fail_naming_the_property(overrides, message) -> None:
     from cdktf import TerraformStack, Testing
 
     from emotion_platform.silver_pipeline import SilverPipeline, SilverPipelineError
 
     stack = TerraformStack(Testing.app(), "bad")
-    props = dict(data_factory_id="/x", storage_dfs_endpoint="https://lake.dfs.core.windows.net/",
-                 bronze_container="bronze", silver_container="silver", quarantine_container="quarantine")
-    props.update(kwargs)
     with pytest.raises(SilverPipelineError, match=message):
-        SilverPipeline(stack, "silver", **props)
+        SilverPipeline(stack, "silver", **_props(stack, **overrides))
 
 
 def test_a_contract_no_engine_can_run_fails_at_synth(synthesized) -> None:
@@ -186,7 +228,6 @@ def test_a_contract_no_engine_can_run_fails_at_synth(synthesized) -> None:
 
     data = json.loads(CONTRACT_PATH.read_text())
     data["validation"]["rules"].append({"reason": "too_sad"})
+    stack = TerraformStack(Testing.app(), "c")
     with pytest.raises(ContractError, match="too_sad"):
-        SilverPipeline(TerraformStack(Testing.app(), "c"), "silver", data_factory_id="/x",
-                       storage_dfs_endpoint="https://lake.dfs.core.windows.net/", bronze_container="bronze",
-                       silver_container="silver", quarantine_container="quarantine", contract=parse_contract(data))
+        SilverPipeline(stack, "silver", **_props(stack), contract=parse_contract(data))
