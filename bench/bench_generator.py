@@ -126,10 +126,10 @@ def run_child(code: str, rows: int, cpu: int) -> dict:
 
 
 def function_dependency_size() -> dict:
-    """Installed size (as found in this environment) of function_app/requirements.txt and its
-    transitive requirements."""
+    """Installed size (as found in this environment) of the Function's direct requirements
+    (function_app/requirements.in) and their transitive requirements."""
     wanted = []
-    for line in (ROOT / "function_app" / "requirements.txt").read_text().splitlines():
+    for line in (ROOT / "function_app" / "requirements.in").read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:
             wanted.append(re.split(r"[=<>!~\[ ]", line)[0])

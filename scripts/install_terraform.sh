@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Install the Terraform version pinned in .terraform-version (the one place it is pinned) into DEST,
-# verified against HashiCorp's SHA256SUMS, and put it on PATH for the pipeline's later steps.
+# and put it on PATH for the pipeline's later steps. The zip is checked, before it is unpacked,
+# against the sha256 committed in terraform.sha256sums for that version, OS and CPU: a sum fetched
+# from the same server as the zip would vouch for nothing a compromised server could not forge.
 #
 #   scripts/install_terraform.sh [DEST]     DEST defaults to ~/.local/share/terraform/<version>
 #
-# An existing DEST/terraform of the right version is reused (the pipeline caches DEST).
+# An existing DEST/terraform of the right version is reused (the pipeline caches DEST; its key is
+# .terraform-version plus terraform.sha256sums).
 # TERRAFORM_RELEASES_URL overrides the release server (a mirror; the tests use a local one).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
@@ -36,17 +39,20 @@ if [[ $(installed_version) == "$version" ]]; then
   echo "terraform $version already in $dest"
 else
   zip=terraform_${version}_${os}_${arch}.zip
+  sums=$REPO_ROOT/terraform.sha256sums
+  [[ -f $sums ]] || die "terraform.sha256sums not found: it pins the sha256 of each Terraform zip (docs/cicd.md)"
+  expected=$(awk -v f="$zip" '!/^#/ && $2 == f { print $1 }' "$sums")
+  [[ -n $expected ]] || die "terraform.sha256sums has no sha256 for $zip: add the verified sums of Terraform $version (docs/cicd.md)"
+  [[ $expected =~ ^[0-9a-f]{64}$ ]] || die "terraform.sha256sums: the entry for $zip is not a sha256 (64 lowercase hex digits)"
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   echo "downloading $releases/$version/$zip"
   curl --fail --silent --show-error --location --retry 3 -o "$work/$zip" "$releases/$version/$zip" \
     || die "download of $zip failed"
-  curl --fail --silent --show-error --location --retry 3 -o "$work/SHA256SUMS" \
-    "$releases/$version/terraform_${version}_SHA256SUMS" || die "download of SHA256SUMS failed"
-  expected=$(awk -v f="$zip" '$2 == f { print $1 }' "$work/SHA256SUMS")
-  [[ -n $expected ]] || die "SHA256SUMS has no entry for $zip"
   actual=$(sha256sum "$work/$zip" | cut -d' ' -f1)
-  [[ $actual == "$expected" ]] || die "checksum mismatch for $zip: got $actual, SHA256SUMS says $expected"
+  [[ $actual == "$expected" ]] \
+    || die "checksum mismatch for $zip: its sha256 is $actual, terraform.sha256sums pins $expected; refusing to install it"
+  echo "sha256 of $zip matches terraform.sha256sums"
   python3 -m zipfile -e "$work/$zip" "$work/unpacked"
   [[ -f $work/unpacked/terraform ]] || die "$zip has no terraform binary"
   mkdir -p "$dest"

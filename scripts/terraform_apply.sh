@@ -13,6 +13,8 @@ stack=$(stack_dir_of "$env")
 [[ -f $stack/tfplan ]] || die "$stack/tfplan not found: the tfplan-$env artifact was not restored there"
 [[ -f $stack/.terraform.lock.hcl ]] || die "$stack/.terraform.lock.hcl missing from the plan artifact"
 python3 "$REPO_ROOT/scripts/check_backend.py" "$stack/cdk.tf.json"
+python3 "$REPO_ROOT/scripts/check_provider_lock.py" "$stack" --committed "$REPO_ROOT/.terraform.lock.hcl" \
+  || die "the plan artifact's provider lock file is not the committed, complete one"
 
 require_pinned_terraform
 source "$REPO_ROOT/scripts/lib/azure_oidc_env.sh"

@@ -24,6 +24,10 @@ from typing import Sequence
 from .config import ConfigError, EnvironmentConfig, load_all
 
 DEFAULT_OUTDIR = "cdktf.out"
+# The committed provider lock file (hashes of every provider the stacks require). Each stack directory
+# gets a copy, so `cdktf deploy` on a laptop and `terraform init -lockfile=readonly` in CI verify the
+# provider downloads against it. Absent when these constructs are used from an installed wheel.
+PROVIDER_LOCK = Path(__file__).resolve().parents[2] / ".terraform.lock.hcl"
 
 
 def build_app(
@@ -88,6 +92,8 @@ def synth(
             result = {}
             for config in configs:
                 stack_file = out / "stacks" / config.stack_name / "cdk.tf.json"
+                if PROVIDER_LOCK.is_file():
+                    shutil.copyfile(PROVIDER_LOCK, stack_file.with_name(PROVIDER_LOCK.name))
                 resources = json.loads(stack_file.read_text())["resource"]
                 count = sum(len(v) for v in resources.values())
                 result[config.stack_name] = target / "stacks" / config.stack_name / "cdk.tf.json"

@@ -4,12 +4,14 @@ standing in for releases.hashicorp.com and recording stand-ins for the terraform
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import http.server
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -49,53 +51,112 @@ def fake_terraform_zip(version: str) -> bytes:
     return buf.getvalue()
 
 
+PLATFORM = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(os.uname().machine, "")
+ZIP_NAME = f"terraform_{PINNED}_linux_{PLATFORM}.zip"
+on_linux = pytest.mark.skipif(not sys.platform.startswith("linux") or not PLATFORM,
+                              reason="the stand-in release is a linux amd64/arm64 zip")
+
+
 @pytest.fixture
 def release_server(tmp_path: Path):
-    """A local stand-in for releases.hashicorp.com serving a release of the pinned version."""
+    """A local stand-in for releases.hashicorp.com serving a release of the pinned version, with a
+    SHA256SUMS of its own that always agrees with the zip it serves (what a compromised server does)."""
     root = tmp_path / "releases"
     rel = root / PINNED
     rel.mkdir(parents=True)
-    zip_name = f"terraform_{PINNED}_linux_amd64.zip"
     data = fake_terraform_zip(PINNED)
-    (rel / zip_name).write_bytes(data)
-    sums = rel / f"terraform_{PINNED}_SHA256SUMS"
-    sums.write_text(f"{hashlib.sha256(data).hexdigest()}  {zip_name}\n{'0' * 64}  terraform_{PINNED}_darwin_arm64.zip\n")
+    (rel / ZIP_NAME).write_bytes(data)
+
+    def serve(payload: bytes) -> None:
+        (rel / ZIP_NAME).write_bytes(payload)
+        (rel / f"terraform_{PINNED}_SHA256SUMS").write_text(f"{hashlib.sha256(payload).hexdigest()}  {ZIP_NAME}\n")
+
+    serve(data)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield {"url": f"http://127.0.0.1:{server.server_address[1]}", "zip": rel / zip_name, "sums": sums}
+        yield {"url": f"http://127.0.0.1:{server.server_address[1]}", "zip": rel / ZIP_NAME, "data": data, "serve": serve}
     finally:
         server.shutdown()
         server.server_close()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the stand-in release is linux_amd64")
-def test_install_terraform_installs_the_pinned_version_after_checking_its_checksum(release_server, tmp_path: Path) -> None:
+def pinned_repo(tmp_path: Path, sums: str) -> Path:
+    """A copy of the scripts whose terraform.sha256sums is ``sums``."""
+    repo = copy_scripts(tmp_path)
+    (repo / "terraform.sha256sums").write_text(sums)
+    return repo
+
+
+@on_linux
+def test_install_terraform_installs_the_pinned_version_when_its_sha256_matches_the_committed_pin(release_server, tmp_path: Path) -> None:
+    good = hashlib.sha256(release_server["data"]).hexdigest()
+    repo = pinned_repo(tmp_path, f"# comment lines are skipped\n{'0' * 64}  terraform_{PINNED}_darwin_arm64.zip\n{good}  {ZIP_NAME}\n")
     dest = tmp_path / "tools"
     env = {"TERRAFORM_RELEASES_URL": release_server["url"], "TF_BUILD": "True"}
-    proc = run([str(REPO_ROOT / "scripts" / "install_terraform.sh"), str(dest)], env=env)
+    proc = run([str(repo / "scripts" / "install_terraform.sh"), str(dest)], env=env)
     assert proc.returncode == 0, proc.stderr
+    assert f"sha256 of {ZIP_NAME} matches terraform.sha256sums" in proc.stdout
     assert f"installed terraform {PINNED}" in proc.stdout
     assert f"##vso[task.prependpath]{dest}" in proc.stdout
     assert os.access(dest / "terraform", os.X_OK)
     # second run: reuses the (cached) binary, downloads nothing
     release_server["zip"].unlink()
-    again = run([str(REPO_ROOT / "scripts" / "install_terraform.sh"), str(dest)], env=env)
+    again = run([str(repo / "scripts" / "install_terraform.sh"), str(dest)], env=env)
     assert again.returncode == 0 and "already in" in again.stdout
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the stand-in release is linux_amd64")
-def test_install_terraform_refuses_a_binary_whose_checksum_does_not_match(release_server, tmp_path: Path) -> None:
-    release_server["zip"].write_bytes(fake_terraform_zip(PINNED) + b"tampered")
+@on_linux
+def test_install_terraform_refuses_a_zip_whose_sha256_is_not_the_pinned_one_whatever_the_server_says(release_server, tmp_path: Path) -> None:
+    good = hashlib.sha256(release_server["data"]).hexdigest()
+    repo = pinned_repo(tmp_path, f"{good}  {ZIP_NAME}\n")
+    tampered = release_server["data"] + b"tampered"
+    release_server["serve"](tampered)  # the server's own SHA256SUMS now vouches for the tampered zip
     dest = tmp_path / "tools"
-    proc = run([str(REPO_ROOT / "scripts" / "install_terraform.sh"), str(dest)],
-               env={"TERRAFORM_RELEASES_URL": release_server["url"]})
-    assert proc.returncode != 0
-    assert "checksum mismatch" in proc.stderr
+    proc = run([str(repo / "scripts" / "install_terraform.sh"), str(dest)], env={"TERRAFORM_RELEASES_URL": release_server["url"]})
+    assert proc.returncode == 1
+    assert (f"checksum mismatch for {ZIP_NAME}: its sha256 is {hashlib.sha256(tampered).hexdigest()}, "
+            f"terraform.sha256sums pins {good}; refusing to install it") in proc.stderr
     assert not (dest / "terraform").exists()
+
+
+@on_linux
+@pytest.mark.parametrize(
+    "sums, message",
+    [
+        ("", f"terraform.sha256sums has no sha256 for {ZIP_NAME}"),
+        (f"{'ab' * 32}  terraform_1.14.5_linux_{PLATFORM}.zip\n", f"terraform.sha256sums has no sha256 for {ZIP_NAME}"),
+        (f"# {'ab' * 32}  {ZIP_NAME}\n", f"terraform.sha256sums has no sha256 for {ZIP_NAME}"),
+        (f"{'AB' * 32}  {ZIP_NAME}\n", f"the entry for {ZIP_NAME} is not a sha256"),
+        (None, "terraform.sha256sums not found"),
+    ],
+)
+def test_install_terraform_refuses_without_a_pinned_sha256_before_downloading(release_server, tmp_path: Path, sums, message) -> None:
+    repo = copy_scripts(tmp_path)
+    if sums is not None:
+        (repo / "terraform.sha256sums").write_text(sums)
+    proc = run([str(repo / "scripts" / "install_terraform.sh"), str(tmp_path / "tools")],
+               env={"TERRAFORM_RELEASES_URL": release_server["url"]})
+    assert proc.returncode == 1
+    assert message in proc.stderr
+    assert "downloading" not in proc.stdout
+
+
+def test_committed_terraform_sums_pin_every_platform_the_installer_supports() -> None:
+    sums = {}
+    for line in (REPO_ROOT / "terraform.sha256sums").read_text().splitlines():
+        if line and not line.startswith("#"):
+            digest, name = line.split()
+            assert re.fullmatch(r"[0-9a-f]{64}", digest), line
+            assert name not in sums, f"{name} pinned twice"
+            sums[name] = digest
+    for os_name in ("linux", "darwin"):
+        for arch in ("amd64", "arm64"):
+            assert f"terraform_{PINNED}_{os_name}_{arch}.zip" in sums, f"no pinned sha256 for {os_name}_{arch} of {PINNED}"
+    assert len(set(sums.values())) == len(sums), "two zips cannot share a sha256"
 
 
 def copy_scripts(tmp_path: Path, version: str = PINNED) -> Path:
@@ -224,6 +285,7 @@ case "$1" in
   apply) [[ -f $dir/${!#} ]] || { echo "no plan ${!#}" >&2; exit 1; } ;;
 esac
 """
+TIME_ONLY = {"time": {"source": "hashicorp/time", "version": "0.13.1"}}
 FAKE_AZ = "#!/usr/bin/env bash\necho \"az $*\" >> \"$TF_FAKE_LOG\"\necho 00000000-aaaa-bbbb-cccc-000000000000\n"
 
 
@@ -238,7 +300,10 @@ def stand_ins(tmp_path: Path) -> dict:
     stack = repo / "cdktf.out" / "stacks" / "phase2-dev"
     (stack / "assets" / "FunctionCode").mkdir(parents=True)
     (stack / "assets" / "FunctionCode" / "archive.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
-    (stack / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"azurerm": AZURERM}}}))
+    # A stack requiring only hashicorp/time, which the committed lock file pins completely.
+    (stack / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"azurerm": AZURERM}, "required_providers": TIME_ONLY}}))
+    shutil.copyfile(REPO_ROOT / ".terraform.lock.hcl", repo / ".terraform.lock.hcl")
+    shutil.copyfile(REPO_ROOT / ".terraform.lock.hcl", stack / ".terraform.lock.hcl")
     log = tmp_path / "calls.log"
     env = {
         **{k: v for k, v in TASK_ENV.items() if k != "ARM_SUBSCRIPTION_ID"},
@@ -256,7 +321,7 @@ def test_plan_then_apply_round_trip_through_the_staged_artifact(stand_ins: dict,
     assert plan.returncode == 0, plan.stderr
     calls = stand_ins["log"].read_text().splitlines()
     tf = [c for c in calls if not c.startswith(("version", "az "))]
-    assert tf[0].startswith(f"-chdir={stack} init -input=false")
+    assert tf[0].split(" |")[0] == f"-chdir={stack} init -input=false -no-color -lockfile=readonly"
     assert tf[1].startswith(f"-chdir={stack} plan -input=false") and "-out=tfplan" in tf[1]
     assert tf[2].startswith(f"-chdir={stack} show -no-color tfplan")
     for call in tf:  # every terraform call ran with OIDC + ID-token refresh, never a client secret
@@ -289,10 +354,10 @@ def test_apply_refuses_without_the_saved_plan(stand_ins: dict) -> None:
 def test_plan_refuses_local_state_and_a_terraform_other_than_the_pinned_one(stand_ins: dict, tmp_path: Path) -> None:
     repo, stack, env = stand_ins["repo"], stand_ins["stack"], stand_ins["env"]
     script = str(repo / "scripts" / "terraform_plan.sh")
-    (stack / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"local": {}}}}))
+    (stack / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"local": {}}, "required_providers": TIME_ONLY}}))
     proc = run([script, "dev", str(tmp_path / "out")], env=env)
     assert proc.returncode != 0 and "PHASE2_BACKEND=azurerm" in proc.stderr
-    (stack / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"azurerm": AZURERM}}}))
+    (stack / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"azurerm": AZURERM}, "required_providers": TIME_ONLY}}))
     proc = run([script, "dev", str(tmp_path / "out")], env={**env, "TF_FAKE_VERSION": "1.5.7"})
     assert proc.returncode != 0
     assert f"terraform 1.5.7 on PATH, but .terraform-version pins {PINNED}" in proc.stderr
@@ -304,3 +369,94 @@ def test_scripts_reject_a_malformed_environment_name(stand_ins: dict, env_name: 
     proc = run([str(stand_ins["repo"] / "scripts" / "terraform_apply.sh"), env_name], env=stand_ins["env"])
     assert proc.returncode != 0
     assert "is not a valid environment name" in proc.stderr or "usage" in proc.stderr
+
+
+# --- the provider lock file (check_provider_lock.py, before init -lockfile=readonly) ----------------
+
+CHECK_LOCK = REPO_ROOT / "scripts" / "check_provider_lock.py"
+AZURERM_REQUIRED = {"azurerm": {"source": "azurerm", "version": "4.55.0"}}
+
+
+def test_plan_stops_before_init_when_the_lock_file_lacks_a_required_provider(stand_ins: dict, tmp_path: Path) -> None:
+    stack, env = stand_ins["stack"], stand_ins["env"]
+    (stack / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"azurerm": AZURERM}, "required_providers": {**TIME_ONLY, **AZURERM_REQUIRED}}}))
+    proc = run([str(stand_ins["repo"] / "scripts" / "terraform_plan.sh"), "dev", str(tmp_path / "out")], env=env)
+    assert proc.returncode == 1
+    assert "registry.terraform.io/hashicorp/azurerm 4.55.0: not in the lock file" in proc.stderr
+    assert "docs/cicd.md" in proc.stderr and "terraform providers lock" in proc.stderr
+    assert not stand_ins["log"].exists() or " init " not in stand_ins["log"].read_text()
+
+
+def test_plan_and_apply_refuse_a_stack_lock_that_is_not_the_committed_one(stand_ins: dict, tmp_path: Path) -> None:
+    repo, stack, env = stand_ins["repo"], stand_ins["stack"], stand_ins["env"]
+    (stack / ".terraform.lock.hcl").write_text((repo / ".terraform.lock.hcl").read_text().replace("h1:ZT5pp", "h1:ZT5pq"))
+    proc = run([str(repo / "scripts" / "terraform_plan.sh"), "dev", str(tmp_path / "out")], env=env)
+    assert proc.returncode == 1 and "differs from the committed" in proc.stderr
+    (stack / "tfplan").write_text("saved-plan")
+    proc = run([str(repo / "scripts" / "terraform_apply.sh"), "dev"], env=env)
+    assert proc.returncode == 1 and "differs from the committed" in proc.stderr
+    assert not stand_ins["log"].exists() or " init " not in stand_ins["log"].read_text()
+
+
+def lock_block(address: str, version: str, hashes: list[str]) -> str:
+    body = "".join(f'    "{h}",\n' for h in hashes)
+    return f'provider "{address}" {{\n  version     = "{version}"\n  constraints = "{version}"\n  hashes = [\n{body}  ]\n}}\n'
+
+
+GOOD_H1, GOOD_ZH = "h1:" + base64.b64encode(b"\x01" * 32).decode(), "zh:" + "ab" * 32
+TIME = "registry.terraform.io/hashicorp/time"
+
+
+@pytest.mark.parametrize(
+    "lock, required, message",
+    [
+        (lock_block(TIME, "0.13.0", [GOOD_H1, GOOD_ZH]), TIME_ONLY, f"{TIME}: the lock file selects 0.13.0, the stack requires 0.13.1"),
+        (lock_block(TIME, "0.13.1", [GOOD_H1]), TIME_ONLY, f"{TIME} 0.13.1: no zh: hashes"),
+        (lock_block(TIME, "0.13.1", [GOOD_ZH]), TIME_ONLY, f"{TIME} 0.13.1: no h1: hash"),
+        (lock_block(TIME, "0.13.1", [GOOD_H1, GOOD_ZH, "zh:" + "ab" * 31]), TIME_ONLY, "is not zh: and 64 lowercase hex digits"),
+        (lock_block(TIME, "0.13.1", [GOOD_H1, GOOD_ZH, "h1:bm90LWEtc2hhMjU2"]), TIME_ONLY, "is not h1: and the base64 of a sha256"),
+        (lock_block(TIME, "0.13.1", [GOOD_H1, GOOD_ZH, "sha256:" + "ab" * 32]), TIME_ONLY, "has an unknown scheme"),
+        ("# provider \"registry.terraform.io/hashicorp/time\" {}\n", TIME_ONLY, f"{TIME} 0.13.1: not in the lock file"),
+        (lock_block(TIME, "0.13.1", [GOOD_H1, GOOD_ZH]), {"time": {"source": "hashicorp/time", "version": "~> 0.13"}}, "pin an exact version"),
+        (lock_block(TIME, "0.13.1", [GOOD_H1, GOOD_ZH]) + lock_block("registry.terraform.io/hashicorp/random", "3.7.2", [GOOD_H1, GOOD_ZH]),
+         TIME_ONLY, "registry.terraform.io/hashicorp/random: in the lock file but required by no stack"),
+    ],
+)
+def test_check_provider_lock_names_what_is_wrong(tmp_path: Path, lock: str, required: dict, message: str) -> None:
+    (tmp_path / "cdk.tf.json").write_text(json.dumps({"terraform": {"required_providers": required}}))
+    (tmp_path / ".terraform.lock.hcl").write_text(lock)
+    proc = run([sys.executable, str(CHECK_LOCK), str(tmp_path)])
+    assert proc.returncode == 1
+    assert message in proc.stderr
+
+
+def test_check_provider_lock_accepts_a_complete_lock_and_refuses_a_missing_one(tmp_path: Path) -> None:
+    (tmp_path / "cdk.tf.json").write_text(json.dumps({"terraform": {"required_providers": TIME_ONLY}}))
+    proc = run([sys.executable, str(CHECK_LOCK), str(tmp_path)])
+    assert proc.returncode == 1 and ".terraform.lock.hcl: not found" in proc.stderr
+    (tmp_path / ".terraform.lock.hcl").write_text(lock_block(TIME, "0.13.1", [GOOD_H1, GOOD_ZH]))
+    proc = run([sys.executable, str(CHECK_LOCK), str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr
+    assert "every provider locked with hashes" in proc.stdout
+
+
+def test_every_synthesized_stack_carries_the_committed_lock_file_and_it_pins_what_it_lists(synth_outdir: Path, synthesized: dict) -> None:
+    """The real stacks against the committed lock: the copy ./dev.sh synth puts in each stack is the
+    committed file, and every entry it has is right (version, both hash kinds, well-formed). A provider
+    it does not list yet (azurerm until its hashes are recorded, docs/cicd.md) is the only gap allowed
+    here: the plan script refuses that gap, as the test above shows."""
+    committed = REPO_ROOT / ".terraform.lock.hcl"
+    sys.path.insert(0, str(CHECK_LOCK.parent))
+    try:
+        import check_provider_lock as lockcheck
+    finally:
+        sys.path.remove(str(CHECK_LOCK.parent))
+    locks = lockcheck.parse_lock(committed.read_text())
+    assert TIME in locks, "hashicorp/time is locked"
+    for name, doc in synthesized.items():
+        stack = synth_outdir / "stacks" / name
+        assert (stack / ".terraform.lock.hcl").read_bytes() == committed.read_bytes(), name
+        required = lockcheck.required_providers(doc)
+        assert set(required) == {TIME, "registry.terraform.io/hashicorp/azurerm"}, name
+        problems = lockcheck.lock_problems(locks, required)
+        assert all(": not in the lock file;" in p for p in problems), problems
