@@ -102,13 +102,22 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None,
     from .._java import java_home
 
     home = Path(os.environ["JAVA_HOME"]) if os.environ.get("JAVA_HOME") else java_home()
-    os.environ["JAVA_HOME"] = str(spark_java_home(home))
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(app_name).master(master or os.environ.get("SPARK_MASTER", "local[2]"))
     for k, v in {**DEFAULT_CONF, **(conf or {})}.items():
         builder = builder.config(k, v)
-    spark = builder.getOrCreate()
+    # The launcher reads JAVA_HOME when it starts the JVM: set it for that moment only, so the rest of
+    # the process (and what it starts later) keeps the Java it had.
+    saved = os.environ.get("JAVA_HOME")
+    os.environ["JAVA_HOME"] = str(spark_java_home(home))
+    try:
+        spark = builder.getOrCreate()
+    finally:
+        if saved is None:
+            os.environ.pop("JAVA_HOME", None)
+        else:
+            os.environ["JAVA_HOME"] = saved
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
