@@ -72,6 +72,23 @@ def load(path: Path = LIST) -> list[Mutant]:
     return out
 
 
+def problems(mutants: list[Mutant], root: Path = ROOT) -> list[str]:
+    """Why mutants would not apply to the tree at ``root`` (empty: every one applies)."""
+    out = []
+    for m in mutants:
+        path = root / m.file
+        if not path.is_file():
+            out.append(f"{m.id}: {m.file} does not exist")
+            continue
+        hits = path.read_text(encoding="utf-8").split("\n").count(m.original)
+        if hits != 1:
+            out.append(f"{m.id}: the original line occurs {hits} times in {m.file} (update tests/mutants.toml)")
+        for t in m.tests:
+            if not (root / t.split("::", 1)[0]).is_file():
+                out.append(f"{m.id}: test {t} does not exist")
+    return out
+
+
 def copy_tree(dest: Path) -> None:
     listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, check=True,
                             capture_output=True).stdout.decode().split("\0")
@@ -157,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="./dev.sh mutants", description=__doc__.split("\n\n")[0])
     ap.add_argument("ids", nargs="*", help="mutant ids to run (default: all)")
     ap.add_argument("--list", action="store_true", help="print the mutants and exit")
+    ap.add_argument("--check", action="store_true", help="only check that every mutant still applies")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per test run (default 900)")
     ap.add_argument("--no-baseline", action="store_true",
                     help="skip running the listed tests on the unmutated copy first")
@@ -166,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         for m in mutants:
             print(f"{m.id:36} {m.file}  ({', '.join(m.tests)})")
         return 0
+    if args.check:
+        found = problems(mutants)
+        print("\n".join(found) or f"all {len(mutants)} mutants apply")
+        return 1 if found else 0
     unknown = set(args.ids) - {m.id for m in mutants}
     if unknown:
         print(f"unknown mutant id(s): {', '.join(sorted(unknown))} (see --list)", file=sys.stderr)

@@ -33,16 +33,20 @@ MOVED: dict[str, str] = {
 }
 
 
-def _find(stack: TerraformStack, path: str) -> IConstruct | None:
-    node: IConstruct | None = stack
-    for part in path.split("/"):
-        node = node.node.try_find_child(part) if node is not None else None
-    return node
+def _find(stack: TerraformStack, path: str, found: dict[str, IConstruct | None]) -> IConstruct | None:
+    """The construct at ``path`` below ``stack``; ``found`` remembers the prefixes already looked up (each
+    look-up is a jsii round trip, and the paths share their first parts: issue 14)."""
+    if path not in found:
+        parent, _, part = path.rpartition("/")
+        scope = _find(stack, parent, found) if parent else stack
+        found[path] = scope.node.try_find_child(part) if scope is not None else None
+    return found[path]
 
 
 def add_moved_blocks(stack: TerraformStack) -> None:
     """``moved { from = <0.2.0 address>, to = <address now> }`` for every moved assignment the stack has."""
+    found: dict[str, IConstruct | None] = {}
     for old, path in MOVED.items():
-        resource = _find(stack, path)
+        resource = _find(stack, path, found)
         if isinstance(resource, TerraformResource):
             resource.move_from_id(f"{_RA}.{old}")

@@ -18,9 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Literal, Mapping
 
-from emotion_events import limits
-
-from . import config_checks, naming
+from . import config_checks, naming, validation
 from .pipeline_settings import DataFlowCompute, PipelineSchedule
 
 BACKEND_ENV = "PHASE2_BACKEND"
@@ -156,105 +154,97 @@ class _Rule:
     check: Callable[[Any], str | None] | None = None
 
 
-def _one_of(*allowed: Any) -> Callable[[Any], str | None]:
-    return lambda v: None if v in allowed else "must be one of " + ", ".join(repr(a) for a in allowed)
-
-
-def _between(low: float, high: float) -> Callable[[Any], str | None]:
-    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
+def _field(name: str, kind: type | tuple[type, ...], *, required: bool = False) -> _Rule:
+    """A setting the constructs take too: rule and default from :mod:`emotion_platform.validation`."""
+    f = validation.FIELDS[name]
+    return _Rule(kind, _REQUIRED if required else f.default, f.rule)
 
 
 def _name(kind: str) -> Callable[[Any], str | None]:
     return naming.NAME_RULES[kind]
 
 
-def _each(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
-    def run(values: list) -> str | None:
-        for item in values:
-            problem = check(item)
-            if problem:
-                return f"item {item!r} {problem}"
-        return None
-
-    return run
+def _one_of(*allowed: Any) -> Callable[[Any], str | None]:
+    return validation.one_of(*allowed)
 
 
-_IPS = _each(naming.check_ip_range)
+def _between(low: float, high: float) -> Callable[[Any], str | None]:
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
+
 
 _SCHEMA: dict[str, dict[str, _Rule]] = {
     "": {
-        "location": _Rule(str, check=naming.check_region),
-        "tags": _Rule(dict, {}, naming.check_tags),
+        "location": _field("location", str, required=True),
+        "tags": _Rule(dict, {}, validation.rule("tags")),
     },
     "foundation": {
         "mode": _Rule(str, check=_one_of("standalone", "existing")),
-        "resource_group_name": _Rule(str, check=_name("resource_group")),
-        "storage_account_name": _Rule(str, check=_name("storage_account")),
-        "key_vault_name": _Rule(str, check=_name("key_vault")),
+        "resource_group_name": _field("resource_group_name", str, required=True),
+        "storage_account_name": _field("storage_account_name", str, required=True),
+        "key_vault_name": _field("key_vault_name", str, required=True),
         "log_analytics_workspace_name": _Rule(str, check=_name("log_analytics_workspace")),
-        "bronze_container": _Rule(str, "bronze", _name("container")),
+        "bronze_container": _Rule(str, "bronze", validation.rule("container")),
         "log_retention_days": _Rule(int, 30, _between(30, 730)),
         "create_resource_group": _Rule(bool, True),
     },
     "storage": {
-        "silver_container": _Rule(str, "silver", _name("container")),
-        "quarantine_container": _Rule(str, "quarantine", _name("container")),
-        "replication": _Rule(str, "LRS", _one_of("LRS", "ZRS", "GRS", "RAGRS", "GZRS", "RAGZRS")),
-        "delete_retention_days": _Rule(int, 7, _between(1, 365)),
+        "silver_container": _Rule(str, "silver", validation.rule("container")),
+        "quarantine_container": _Rule(str, "quarantine", validation.rule("container")),
+        "replication": _field("replication", str),
+        "delete_retention_days": _field("delete_retention_days", int),
         "lifecycle_policy": _Rule(bool, None),  # None: on for standalone, off for existing
-        "bronze_cool_after_days": _Rule(int, 30, _between(1, 99999)),
-        "quarantine_delete_after_days": _Rule(int, 90, _between(1, 99999)),
-        "allowed_ip_ranges": _Rule(list, [], _IPS),
+        "bronze_cool_after_days": _field("bronze_cool_after_days", int),
+        "quarantine_delete_after_days": _field("quarantine_delete_after_days", int),
+        "allowed_ip_ranges": _Rule(list, [], validation.rule("allowed_ip_ranges")),
     },
     "key_vault": {
         "purge_protection": _Rule(bool),
-        "soft_delete_retention_days": _Rule(int, 90, _between(7, 90)),
-        "rbac_propagation_wait": _Rule(str, "60s", naming.check_duration),
-        "secret_expiry_days": _Rule(int, 365, _between(1, 3650)),
-        "allowed_ip_ranges": _Rule(list, [], _IPS),
+        "soft_delete_retention_days": _field("soft_delete_retention_days", int),
+        "rbac_propagation_wait": _field("rbac_propagation_wait", str),
+        "secret_expiry_days": _field("secret_expiry_days", int),
+        "allowed_ip_ranges": _Rule(list, [], validation.rule("allowed_ip_ranges")),
         "assign_deployer_role": _Rule(bool, True),
     },
     "function": {
-        "name": _Rule(str, check=_name("function_app")),
-        "storage_account_name": _Rule(str, check=_name("storage_account")),
-        "storage_mode": _Rule(str, "connection_string", _one_of("connection_string", "identity")),
-        "python_version": _Rule(str, "3.11", _one_of("3.10", "3.11", "3.12")),
-        "instance_memory_mb": _Rule(int, 2048, _one_of(512, 2048, 4096)),
-        # azurerm validates 40-1000 on older 4.x releases (newer accept 1): stay valid on all of them.
-        "maximum_instance_count": _Rule(int, 40, _between(40, 1000)),
-        "schedule": _Rule(str, "0 0 * * * *", naming.check_ncrontab),
+        "name": _field("function_app_name", str, required=True),
+        "storage_account_name": _field("storage_account_name", str, required=True),
+        "storage_mode": _field("storage_mode", str),
+        "python_version": _field("python_version", str),
+        "instance_memory_mb": _field("instance_memory_mb", int),
+        "maximum_instance_count": _field("maximum_instance_count", int),
+        "schedule": _field("schedule", str),
         # The Function's own limits (emotion_events.limits): config cannot promise what the Function refuses.
-        "batch_rows": _Rule(int, 10000, _between(1, limits.MAX_ROWS)),
-        "dirty_ratio": _Rule((int, float), 0.05, _between(0.0, limits.MAX_DIRTY_RATIO)),
-        "max_rows": _Rule(int, 5_000_000, _between(1, limits.MAX_ROWS)),
+        "batch_rows": _field("batch_rows", int),
+        "dirty_ratio": _field("dirty_ratio", (int, float)),
+        "max_rows": _field("max_rows", int),
         "deploy_code": _Rule(bool, True),
-        "sas_valid_days": _Rule(int, 30, _between(2, 365)),
+        "sas_valid_days": _field("sas_valid_days", int),
     },
     "data_factory": {
-        "name": _Rule(str, check=_name("data_factory")),
+        "name": _field("data_factory_name", str, required=True),
         "public_network_enabled": _Rule(bool, True),
     },
     "pipeline": {
         "call_generator": _Rule(bool, True),
-        "generator_rows": _Rule(int, 10000, _between(1, 10_000_000)),
+        "generator_rows": _field("generator_rows", int),
     },
     "pipeline.compute": {
-        "core_count": _Rule(int, DataFlowCompute.core_count, _one_of(8, 16, 32, 48, 80, 144, 272)),
-        "compute_type": _Rule(str, DataFlowCompute.compute_type, _one_of("General", "MemoryOptimized")),
-        "time_to_live_min": _Rule(int, DataFlowCompute.time_to_live_min, _between(0, 240)),
+        "core_count": _field("core_count", int),
+        "compute_type": _field("compute_type", str),
+        "time_to_live_min": _field("time_to_live_min", int),
     },
     "pipeline.schedule": {
-        "frequency": _Rule(str, check=_one_of("Minute", "Hour", "Day", "Week", "Month")),
-        "interval": _Rule(int, check=_between(1, 1000)),
-        "start_time": _Rule(str, PipelineSchedule.start_time, naming.check_rfc3339),
-        "time_zone": _Rule(str, PipelineSchedule.time_zone, naming.check_windows_time_zone),
+        "frequency": _field("frequency", str, required=True),
+        "interval": _field("interval", int, required=True),
+        "start_time": _field("start_time", str),
+        "time_zone": _field("time_zone", str),
         "activated": _Rule(bool, PipelineSchedule.activated),
     },
     "state": {
         "backend": _Rule(str, check=_one_of("local", "azurerm")),
-        "resource_group_name": _Rule(str, None, _name("resource_group")),
-        "storage_account_name": _Rule(str, None, _name("storage_account")),
-        "container_name": _Rule(str, None, _name("container")),
+        "resource_group_name": _Rule(str, None, validation.rule("resource_group_name")),
+        "storage_account_name": _Rule(str, None, validation.rule("storage_account_name")),
+        "container_name": _Rule(str, None, validation.rule("container")),
         "key": _Rule(str, None, _name("state_key")),
     },
 }

@@ -15,7 +15,10 @@ import os
 import zipfile
 from pathlib import Path
 
-FUNCTION_APP_DIR = Path(__file__).resolve().parents[2] / "function_app"
+# An installed package carries the Function as package data (pyproject: emotion_platform._function_app);
+# a checkout (the editable install) deploys the repository's function_app/ itself.
+_PACKAGED = Path(__file__).resolve().parent / "_function_app"
+FUNCTION_APP_DIR = _PACKAGED if (_PACKAGED / "host.json").is_file() else Path(__file__).resolve().parents[2] / "function_app"
 ARCHIVE_NAME = "function_app.zip"
 
 # Never shipped, whatever .funcignore says: caches, local secrets, VCS and editor state.

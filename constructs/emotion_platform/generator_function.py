@@ -100,10 +100,35 @@ class GeneratorFunction(Construct):
     - Diagnostics: the app's logs and metrics and the runtime account's blob service logs go to the
       ``log_analytics_workspace_id`` workspace (keyless diagnostic settings).
 
+    Properties (checked with :mod:`emotion_platform.validation`, the rules config files are checked with):
+
+    :param name: the Function App (2-32 letters, digits, hyphens); also names ``id-``, ``appi-``, ``asp-<name>``,
+        so two generators need two names. Required.
+    :param resource_group_name: required. :param location: required. :param subscription_id: required
+        (the deploy step's ``az`` calls).
+    :param log_analytics_workspace_id: where logs, metrics and Application Insights go. Required.
+    :param runtime_storage_account_name: the host's own account (keyless). Required.
+    :param bronze: the container the generator writes (``lake.container(...)``). Required.
+    :param storage_mode: ``"connection_string"`` (default) or ``"identity"``.
+    :param vault: the vault of ``bronze_connection_secret``. Required in connection-string mode. Default None.
+    :param bronze_connection_secret: a ``VaultSecret`` holding the bronze connection string. Default None.
+    :param python_version: ``3.10``, ``3.11`` (default) or ``3.12``.
+    :param instance_memory_mb: 512, 2048 (default) or 4096. :param maximum_instance_count: 40-1000, default 40.
+    :param schedule: NCRONTAB of the timer, default hourly. :param batch_rows: rows per timer batch, default
+        10000. :param dirty_ratio: 0-0.5, default 0.05. :param max_rows: largest HTTP request, default 5,000,000.
+    :param code_path: the Functions project deployed. Default the packaged ``function_app/``.
+    :param staging_dir: where the archive is built. Default a temporary folder.
+    :param deploy_code: deploy in the same apply. Default True. :param deploy_timeout_seconds: 60-7200, default 1800.
+    :param rbac_propagation_wait: default ``"60s"``. :param tags: default none.
+
+    Grantee: ``principal`` is the workload (user-assigned) identity, ``app_principal`` the system-assigned one.
+
     Escape hatches: ``app``, ``plan``, ``identity``, ``runtime_storage``, ``package_container``,
     ``insights``, ``asset``, ``deploy`` (None when ``deploy_code=False``), ``host_keys`` (None until
     ``default_function_key`` is used), ``rbac_wait``, ``diagnostics`` (name -> setting).
     """
+
+    RULES: Mapping[str, validation.Rule]  # prop -> rule (emotion_platform.validation), set below the class
 
     def __init__(
         self,
@@ -382,6 +407,9 @@ _RULES = {
     "rbac_propagation_wait": validation.rule("rbac_propagation_wait"),
     "tags": validation.rule("tags"),
 }
+
+
+GeneratorFunction.RULES = _RULES
 
 
 def _validate(props: dict) -> None:

@@ -13,6 +13,8 @@ import re
 from datetime import datetime
 from typing import Callable
 
+from emotion_events import limits
+
 Check = Callable[[object], "str | None"]
 
 # Public Azure regions (programmatic names). Not every service exists in every region: Flex Consumption
@@ -93,13 +95,7 @@ NAME_RULES: dict[str, Check] = {
         ),
         "Data Factory names may not contain consecutive hyphens",
     ),
-    "container": _no_double_hyphen(
-        _pattern(
-            r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]",
-            "blob container names are 3-63 lower-case letters, digits and hyphens, starting and ending with a letter or digit",
-        ),
-        "blob container names may not contain consecutive hyphens",
-    ),
+    "container": limits.check_container_name,  # the Function checks its setting with the same rule
     "state_key": _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,1023}", "a state key is a blob name: letters, digits, '.', '_', '-', '/'"),
     "environment": _pattern(r"[a-z][a-z0-9]{1,9}", "environment names are 2-10 lower-case letters and digits"),
 }

@@ -120,10 +120,11 @@ def construct_key(construct: "Construct") -> str:
     """The construct's path below its stack, as one construct-id fragment (stable across synths)."""
     from cdktf import TerraformStack
 
-    stack = TerraformStack.of(construct)
-    parts = [s.node.id for s in construct.node.scopes]
-    below = parts[parts.index(stack.node.id) + 1:] if stack.node.id in parts else parts
-    return "-".join(p for p in below if p) or construct.node.id
+    # from the two paths, not from every scope's id: each id is a jsii round trip (issue 14)
+    node = construct.node
+    path, stack_path = node.path, TerraformStack.of(construct).node.path
+    below = path[len(stack_path) + 1:] if stack_path and path.startswith(stack_path + "/") else path
+    return "-".join(p for p in below.split("/") if p) or node.id
 
 
 def principal_of(grantee: object, *, where: str = "grantee") -> Principal:

@@ -215,6 +215,18 @@ class SecretsVault(SecretsVaultBase):
 
     key_vault: KeyVault
     diagnostics: "MonitorDiagnosticSetting | None"
+    # prop -> rule, from emotion_platform.validation (the config file checks the same fields with the same)
+    RULES: Mapping[str, validation.Rule] = {
+        "name": validation.rule("key_vault_name"),
+        "resource_group_name": validation.rule("resource_group_name"),
+        "location": validation.rule("location"),
+        "tenant_id": validation.check_uuid,
+        "soft_delete_retention_days": validation.rule("soft_delete_retention_days"),
+        "allowed_ip_ranges": validation.rule("allowed_ip_ranges"),
+        "rbac_propagation_wait": validation.rule("rbac_propagation_wait"),
+        "secret_expiry_days": validation.rule("secret_expiry_days"),
+        "tags": validation.rule("tags"),
+    }
 
     def __init__(
         self,
@@ -239,10 +251,7 @@ class SecretsVault(SecretsVaultBase):
             {"name": name, "resource_group_name": resource_group_name, "location": location, "tenant_id": tenant_id,
              "soft_delete_retention_days": soft_delete_retention_days, "allowed_ip_ranges": allowed_ip_ranges,
              "tags": dict(tags or {})},
-            {"name": validation.rule("key_vault_name"), "resource_group_name": validation.rule("resource_group_name"),
-             "location": validation.rule("location"), "tenant_id": validation.check_uuid,
-             "soft_delete_retention_days": validation.rule("soft_delete_retention_days"),
-             "allowed_ip_ranges": validation.rule("allowed_ip_ranges"), "tags": validation.rule("tags")},
+            self.RULES,
         )
         super().__init__(scope, id, deployer=deployer, rbac_propagation_wait=rbac_propagation_wait,
                          secret_expiry_days=secret_expiry_days)

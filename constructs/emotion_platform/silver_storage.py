@@ -280,6 +280,22 @@ class SilverStorage(SilverStorageBase):
 
     account: StorageAccount
     blob_diagnostics: "MonitorDiagnosticSetting | None"
+    # prop -> rule, from emotion_platform.validation (the config file checks the same fields with the same)
+    RULES: Mapping[str, validation.Rule] = {
+        "name": validation.rule("storage_account_name"),
+        "resource_group_name": validation.rule("resource_group_name"),
+        "location": validation.rule("location"),
+        "bronze_container": validation.rule("container"),
+        "silver_container": validation.rule("container"),
+        "quarantine_container": validation.rule("container"),
+        "replication": validation.rule("replication"),
+        "delete_retention_days": validation.rule("delete_retention_days"),
+        "max_sas_valid_days": validation.rule("sas_valid_days"),
+        "allowed_ip_ranges": validation.rule("allowed_ip_ranges"),
+        "bronze_cool_after_days": validation.rule("bronze_cool_after_days"),
+        "quarantine_delete_after_days": validation.rule("quarantine_delete_after_days"),
+        "tags": validation.rule("tags"),
+    }
 
     def __init__(
         self,
@@ -307,18 +323,16 @@ class SilverStorage(SilverStorageBase):
             "SilverStorage",
             {"name": name, "resource_group_name": resource_group_name, "location": location,
              "replication": replication, "delete_retention_days": delete_retention_days,
-             "allowed_ip_ranges": allowed_ip_ranges, "tags": dict(tags or {})},
-            {"name": validation.rule("storage_account_name"), "resource_group_name": validation.rule("resource_group_name"),
-             "location": validation.rule("location"), "replication": validation.rule("replication"),
-             "delete_retention_days": validation.rule("delete_retention_days"),
-             "allowed_ip_ranges": validation.rule("allowed_ip_ranges"), "tags": validation.rule("tags")},
+             "allowed_ip_ranges": allowed_ip_ranges, "bronze_cool_after_days": bronze_cool_after_days,
+             "quarantine_delete_after_days": quarantine_delete_after_days, "tags": dict(tags or {})},
+            self.RULES,
         )
         if max_sas_valid_days is not None:
-            validation.check("SilverStorage", "max_sas_valid_days", max_sas_valid_days, validation.rule("sas_valid_days"))
+            validation.check("SilverStorage", "max_sas_valid_days", max_sas_valid_days, self.RULES["max_sas_valid_days"])
         layers = {"bronze_container": bronze_container, "silver_container": silver_container,
                   "quarantine_container": quarantine_container}
         for prop, value in layers.items():
-            validation.check("SilverStorage", prop, value, validation.rule("container"))
+            validation.check("SilverStorage", prop, value, self.RULES[prop])
         literal = [v for v in layers.values() if not validation.is_token(v)]
         if len(set(literal)) != len(literal):
             raise validation.ValidationError("SilverStorage.silver_container", silver_container,

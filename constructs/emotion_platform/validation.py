@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from emotion_events import limits
 
@@ -36,7 +36,9 @@ class ValidationError(ValueError):
 def is_token(value: object) -> bool:
     """True for an unresolved cdktf token (a string, number or list standing for an apply-time value)."""
     cdktf = sys.modules.get("cdktf")
-    if cdktf is None:
+    if cdktf is None or value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, str) and "{" not in value:  # every token encoding has "${", "#{" or "&{": no round trip
         return False
     try:
         return bool(cdktf.Token.is_unresolved(value))
@@ -53,7 +55,7 @@ def check(construct: str, prop: str, value: object, rule: Rule) -> None:
         raise ValidationError(f"{construct}.{prop}", value, problem)
 
 
-def check_all(construct: str, values: dict[str, object], rules: dict[str, Rule]) -> None:
+def check_all(construct: str, values: Mapping[str, object], rules: Mapping[str, Rule]) -> None:
     """``check`` each ``values[prop]`` against ``rules[prop]``."""
     for prop, value in values.items():
         check(construct, prop, value, rules[prop])

@@ -3,12 +3,10 @@ Azurite's locally) or, without one, the account URL plus a managed identity (key
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from . import app_settings as S
-
-_CONTAINER = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+from .limits import check_container_name
 
 
 def client_options() -> dict[str, Any]:
@@ -32,9 +30,8 @@ class StorageConfigError(ValueError):
 
 def container_name(settings: Mapping[str, str]) -> str:
     name = (settings.get(S.BRONZE_CONTAINER) or S.DEFAULTS[S.BRONZE_CONTAINER]).strip()
-    if not _CONTAINER.fullmatch(name):
-        raise StorageConfigError(S.BRONZE_CONTAINER, f"{name!r} is not a valid container name "
-                                 "(3-63 lower-case letters, digits and single hyphens)")
+    if problem := check_container_name(name):
+        raise StorageConfigError(S.BRONZE_CONTAINER, f"{name!r} is not a valid container name ({problem})")
     return name
 
 

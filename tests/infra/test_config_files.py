@@ -246,9 +246,13 @@ def test_the_pipelines_request_is_accepted_exactly_when_the_function_accepts_it(
 def test_config_reads_the_functions_limits_not_a_copy() -> None:
     import emotion_events.generator as generator
     import emotion_platform.config as config_module
+    import emotion_platform.validation as validation
 
     assert generator.MAX_DIRTY_RATIO is limits.MAX_DIRTY_RATIO and generator.MAX_ROWS is limits.MAX_ROWS
-    assert config_module.limits is limits
+    # config's rules are validation's (tests/infra/test_rules.py), and those read the Function's module
+    assert validation.limits is limits
+    assert config_module._SCHEMA["function"]["max_rows"].check is validation.FIELDS["max_rows"].rule
+    assert validation.FIELDS["max_rows"].rule(limits.MAX_ROWS) is None and validation.FIELDS["max_rows"].rule(limits.MAX_ROWS + 1)
 
 
 def test_time_zone_ids_come_from_cldr_not_a_hand_list() -> None:
