@@ -374,6 +374,14 @@ class _Translator:
             return F.dayofmonth(a[0])
         if name == "abs":
             return F.abs(a[0])
+        if name == "floor":
+            return F.floor(a[0])
+        if name == "ceil":
+            return F.ceil(a[0])
+        if name == "translate":  # character for character (Java String semantics, as Spark's translate)
+            return F.translate(a[0], args[1].value, args[2].value)
+        if name in ("addDays", "subDays"):
+            return (F.date_add if name == "addDays" else F.date_sub)(a[0], a[1])
         if name == "split":
             return F.split(a[0], _java_quote(args[1].value), -1)  # a literal delimiter, not a regex
         if name == "size":

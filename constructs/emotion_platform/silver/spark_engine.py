@@ -76,7 +76,7 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, flow: Deploy
     from pyspark.sql import functions as F
 
     say = progress or (lambda _m: None)
-    result = BatchResult(quarantined={r: 0 for r in plan.rules})
+    result = BatchResult(quarantined={r: 0 for r in plan.all_reasons})
     check_headers(plan, files)
     spill_dir.mkdir(parents=True, exist_ok=True)
     silver_out.mkdir(parents=True, exist_ok=True)
