@@ -4,7 +4,8 @@ Incremental by default: silver keeps a state file (``_silver_state.json``) listi
 already merged and a fingerprint of the contract. A run cleans only bronze files it has not seen and
 merges them into the partitions they affect; re-running over the same bronze changes nothing. It
 recomputes everything from bronze (``full``) when asked, when there is no state yet, when the
-contract changed, or when a bronze file it already merged has changed.
+contract changed, or when the content of a bronze file it already merged has changed (told by a
+change hint, and by the file's sha256 when the hint moved: :mod:`.bronze_check`).
 
 A run holds the silver lock (:mod:`.lock`) from before it cleans anything until its report is
 written, so two runs never interleave. Its scratch files live in a work folder (:mod:`.workdir`)
@@ -35,6 +36,7 @@ from typing import Any, Callable
 
 from emotion_events.contract import SilverContract
 
+from .bronze_check import Fetched, confirm_merged
 from .engine import BatchResult, EngineSettings
 from .engines import DuckDBEngine, Engine
 from .faults import checkpoint
@@ -115,6 +117,10 @@ def _state_problem(state: Any) -> str | None:
             return f"bronze entry {name!r} has no integer 'size'"
         if not isinstance(entry.get("fingerprint"), str):
             return f"bronze entry {name!r} has no 'fingerprint' string"
+        digest = entry.get("sha256")
+        if digest is not None and not (isinstance(digest, str) and len(digest) == 64
+                                       and all(c in "0123456789abcdef" for c in digest)):
+            return f"bronze entry {name!r}: 'sha256' is not a sha256 (64 lowercase hex digits)"
     return None
 
 
@@ -456,10 +462,13 @@ class _Run:
                 say(f"delivered the report of an interrupted run to {locs.report.uri}")
         if state is not None and "quarantine_batches" in state:
             _prune_quarantine(locs.quarantine, state["quarantine_batches"], say)
+        fetched = Fetched(locs.bronze, self.work / "bronze")
+        if state is not None and not self.full:
+            state = confirm_merged(state, listing, fetched, say)
         decision = _decide(state, listing, fingerprint, self.full)
         say(f"mode: {decision.mode} ({decision.reason})")
 
-        files = self._stage_bronze(decision)
+        files = self._stage_bronze(decision, fetched)
         current: Path | None = None
         if decision.mode in ("incremental", "up-to-date"):
             current = _local_snapshot(locs.silver, self.work / "current", say)
@@ -496,7 +505,8 @@ class _Run:
                 "silver_rows": total,
                 "partitions": sorted({p.parent.name for p in snapshot.glob("*=*/*.parquet")}),
                 "bronze": ({} if decision.mode == "full" else dict((state or {}).get("bronze", {}))) | {
-                    f.name: {"size": f.size, "fingerprint": f.fingerprint} for f in decision.todo},
+                    f.name: {"size": f.size, "fingerprint": f.fingerprint, "sha256": fetched.get(f.name)[1]}
+                    for f in decision.todo},
                 # The quarantine files that belong to this silver: a full recompute supersedes all others.
                 "quarantine_batches": sorted({qname} | (set() if decision.mode == "full" else set(
                     (state or {}).get("quarantine_batches", _batch_files(locs.quarantine))))),
@@ -523,17 +533,15 @@ class _Run:
         self._write_report(outcome, report)
         return outcome
 
-    def _stage_bronze(self, decision: _Plan) -> list[tuple[Path, str]]:
-        """(local path, bronze name) of every file to clean; blobs are downloaded to the work folder."""
+    def _stage_bronze(self, decision: _Plan, fetched: Fetched) -> list[tuple[Path, str]]:
+        """(local path, bronze name) of every file to clean; blobs are downloaded to the work folder.
+        Each file's sha256 is taken here, after its change hint was listed and before it is cleaned:
+        a write in between moves the hint, and the next run compares the content again."""
         files = []
         for i, f in enumerate(decision.todo, start=1):
-            if isinstance(self.locs.bronze, LocalLocation):
-                files.append((self.locs.bronze.path(f.name), f.name))
-            else:
+            if not isinstance(self.locs.bronze, LocalLocation):
                 self.say(f"downloading bronze {i}/{len(decision.todo)}: {f.name}")
-                dest = self.work / "bronze" / f.name
-                self.locs.bronze.download(f.name, dest)
-                files.append((dest, f.name))
+            files.append((fetched.get(f.name)[0], f.name))
         return files
 
     def _outcome(self, decision: _Plan, batch: BatchResult, rows_before: int, stats: SilverStats,
