@@ -107,7 +107,17 @@ def render() -> str:
             + (f"; polars aim {_mark(silver['aims']['at_least_1_5x_polars'])}" if polars else "") + " |"
         ),
     ]
-    measured = sorted({r.get("measured_at", "")[:10] for r in (synth, gen, silver)} - {""})
+    spark = _load("spark") if (RESULTS / "spark.json").exists() else None
+    if spark is not None:
+        sp, dk = spark["spark"], spark["duckdb"]
+        rows.append(
+            f"| Silver (Spark, the deployed Data Flow Script), `./dev.sh bench spark` | {sp['rows']:,} rows "
+            f"({spark['master']}): {sp['rows_per_second']:,} rows/s, {sp['peak_rss_mb']:,} MB peak RSS (JVM included) "
+            f"| DuckDB engine: {dk['rows_per_second']:,} rows/s, {dk['peak_rss_mb']:,} MB "
+            f"({spark['spark_vs_duckdb_speed']}x its speed) | same rows as DuckDB "
+            f"| {_mark(all(spark['correct'].values()))} |"
+        )
+    measured = sorted({r.get("measured_at", "")[:10] for r in (synth, gen, silver, spark or {})} - {""})
     note = (
         f"Measured on this project's 2-core, 24 GB development machine ({', '.join(measured)}); "
         "the raw figures, methods and load averages are in `bench/results/*.json`."
