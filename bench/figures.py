@@ -82,7 +82,7 @@ def _synth_breakdown(synth: dict) -> str:
 def render() -> str:
     synth, gen, silver = _load("synth"), _load("generator"), _load("silver")
     g1, g10, faker = gen["generator"]["1000000"], gen["generator"]["10000000"], gen["faker_baseline"]
-    duck, pandas = silver["duckdb"], silver["pandas_baseline"]
+    duck, pandas, polars = silver["duckdb"], silver["pandas_baseline"], silver.get("polars_baseline")
     rows = [
         "| Benchmark | Measured | Baseline (same run) | Target | |",
         "|---|---|---|---|---|",
@@ -99,11 +99,25 @@ def render() -> str:
             f"{_runs(duck)}, {duck.get('max_peak_rss_mb', duck['peak_rss_mb'])} MB peak RSS "
             f"(memory_limit {duck['memory_limit']}) "
             f"| pandas: {pandas['rows_per_second']:,} rows/s, {pandas['peak_rss_mb']} MB "
-            f"({silver['speedup_vs_pandas_per_row']}x slower per row) | ≥ 2x pandas, ≥ 1M rows/s, ≤ 1 GB "
-            f"| {_silver_verdict(silver['targets'])} |"
+            f"({silver['speedup_vs_pandas_per_row']}x slower per row)"
+            + (f"; polars: {polars['rows_per_second']:,} rows/s, {polars['peak_rss_mb']} MB "
+               f"({silver['speedup_vs_polars_per_row']}x slower per row)" if polars else "")
+            + " | ≥ 2x pandas, ≥ 1M rows/s, ≤ 1 GB" + ("; aim ≥ 1.5x polars" if polars else "")
+            + f" | {_silver_verdict(silver['targets'])}"
+            + (f"; polars aim {_mark(silver['aims']['at_least_1_5x_polars'])}" if polars else "") + " |"
         ),
     ]
-    measured = sorted({r.get("measured_at", "")[:10] for r in (synth, gen, silver)} - {""})
+    spark = _load("spark") if (RESULTS / "spark.json").exists() else None
+    if spark is not None:
+        sp, dk = spark["spark"], spark["duckdb"]
+        rows.append(
+            f"| Silver (Spark, the deployed Data Flow Script), `./dev.sh bench spark` | {sp['rows']:,} rows "
+            f"({spark['master']}): {sp['rows_per_second']:,} rows/s, {sp['peak_rss_mb']:,} MB peak RSS (JVM included) "
+            f"| DuckDB engine: {dk['rows_per_second']:,} rows/s, {dk['peak_rss_mb']:,} MB "
+            f"({spark['spark_vs_duckdb_speed']}x its speed) | same rows as DuckDB "
+            f"| {_mark(all(spark['correct'].values()))} |"
+        )
+    measured = sorted({r.get("measured_at", "")[:10] for r in (synth, gen, silver, spark or {})} - {""})
     note = (
         f"Measured on this project's 2-core, 24 GB development machine ({', '.join(measured)}); "
         "the raw figures, methods and load averages are in `bench/results/*.json`."

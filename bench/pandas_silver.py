@@ -21,7 +21,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from emotion_platform.silver.plan import NUMBER_REGEX, WHITESPACE_CLASS, CleaningPlan, build_plan
+from emotion_platform.silver.plan import (CONTROL_REGEX, LOWER, NUMBER_REGEX, UPPER, WHITESPACE_CLASS, CleaningPlan,
+                                          build_plan, unanchored)
+
+PY_CONTROL = CONTROL_REGEX.replace('\\x{2028}', '\\u2028').replace('\\x{2029}', '\\u2029')  # Python's re spelling
+ASCII_LOWER = str.maketrans(UPPER, LOWER)
 
 
 def read_lines(files: list[Path]) -> pd.DataFrame:
@@ -41,7 +45,7 @@ def normalize_line(plan: CleaningPlan, line: pd.Series) -> pd.Series:
     if plan.trim:
         d = "[" + plan.delimiter + "]"
         s = s.str.replace(f"{WHITESPACE_CLASS}*{d}{WHITESPACE_CLASS}*", plan.delimiter, regex=True)
-        s = s.str.replace(f"^{WHITESPACE_CLASS}+|{WHITESPACE_CLASS}+$", "", regex=True)
+        s = s.str.replace(f"^{WHITESPACE_CLASS}+|{WHITESPACE_CLASS}+\\Z", "", regex=True)
     return s
 
 
@@ -54,17 +58,17 @@ def number(plan: CleaningPlan, s: pd.Series, percent: bool) -> pd.Series:
     else:
         pct = pd.Series(False, index=s.index)
         stripped = text
-    ok = stripped.str.fullmatch(NUMBER_REGEX.strip("^$"))
+    ok = stripped.str.fullmatch(unanchored(NUMBER_REGEX))
     out[ok] = stripped[ok].astype(float)
     out[ok & pct] = out[ok & pct] / plan.percent_divisor
-    return out
+    return out + 0.0  # -0.0 becomes 0.0, as in the engines
 
 
 def timestamp(plan: CleaningPlan, s: pd.Series) -> pd.Series:
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
     text = s.fillna("")
-    for fmt in plan.timestamp_formats:
-        todo = out.isna() & text.str.fullmatch(fmt.shape.strip("^$"))
+    for fmt in plan.active_timestamp_formats:
+        todo = out.isna() & text.str.fullmatch(unanchored(fmt.shape))
         if not todo.any():
             continue
         if fmt.zone == "epoch":
@@ -78,6 +82,8 @@ def timestamp(plan: CleaningPlan, s: pd.Series) -> pd.Series:
 def clean(plan: CleaningPlan, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     df = df[df["line"] != ""].reset_index(drop=True)
     norm = normalize_line(plan, df["line"])
+    keep = (norm != "").to_numpy()  # whitespace-only lines are blank
+    df, norm = df[keep].reset_index(drop=True), norm[keep].reset_index(drop=True)
     parts = norm.str.split(plan.delimiter, expand=True, regex=False)
     n_fields = norm.str.count("[" + plan.delimiter + "]") + 1
     n: dict[str, pd.Series] = {}
@@ -85,7 +91,7 @@ def clean(plan: CleaningPlan, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
         col = parts[f.position - 1] if f.position - 1 in parts.columns else pd.Series(None, index=df.index)
         col = col.where(col.notna(), None)
         if f.lower:
-            col = col.str.lower()
+            col = col.str.translate(ASCII_LOWER)
         if plan.empty_is_null:
             col = col.mask(col == "")
         n[f.name] = col
@@ -100,7 +106,7 @@ def clean(plan: CleaningPlan, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
         return out
 
     preds = {
-        "malformed_line": n_fields != len(plan.fields),
+        "malformed_line": (n_fields != len(plan.fields)) | df["line"].str.contains(PY_CONTROL, regex=True),
         "missing_required": any_of([n[f.name].isna() for f in plan.required_fields]),
         "unknown_code": any_of([n[f.name].notna() & c[f.name].isna() for f in plan.code_fields]),
         "bad_number": any_of([n[f.name].notna() & v[f.name].isna() for f in plan.number_fields]),
@@ -140,7 +146,7 @@ def main(bronze: str, out: str) -> dict:
     t0 = time.perf_counter()
     files = sorted(Path(bronze).rglob("*.csv"))
     df = read_lines(files)
-    rows_in = int((df["line"] != "").sum())
+    rows_in = int((df["line"].str.strip(" \t") != "").sum())  # every line but blank ones
     good, quarantine = clean(plan, df)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -84,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--wait", nargs="?", type=wait_seconds, const=float("inf"), metavar="SECONDS",
                    help="when another run holds the silver lock, wait for it (up to SECONDS; without a value, "
                         "as long as it takes) instead of exiting with status 3")
+    s.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="duckdb (default): the SQL rendered from the contract; spark: the deployed Data Flow Script "
+                        "(from --data-flow) run on Spark")
+    s.add_argument("--data-flow", type=Path, metavar="CDK_TF_JSON",
+                   help="with --engine spark: the synthesized cdk.tf.json whose data flow runs "
+                        "(default: cdktf.out/stacks/*-dev/cdk.tf.json)")
+    s.add_argument("--master", dest="spark_master", metavar="URL",
+                   help="with --engine spark: the Spark master (default $SPARK_MASTER or local[2])")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
@@ -133,10 +141,19 @@ def _cmd_silver(args: argparse.Namespace) -> int:
 
     contract = _contract(args.contract)
     report_uri = args.report or sibling_uri(args.silver, "report")
+    engine = None
+    if args.engine == "spark":
+        from .silver.engines import SparkEngine, default_data_flow
+
+        engine = SparkEngine(args.data_flow or default_data_flow(), master=args.spark_master)
+    elif args.data_flow or args.spark_master:
+        from .silver.engines import EngineError
+
+        raise EngineError("--data-flow and --master apply to --engine spark only")
     outcome = run_silver(args.bronze, args.silver, quarantine=args.quarantine, report=report_uri, full=args.full,
                          contract=contract, memory_limit=args.memory_limit, threads=args.threads,
                          connection_string=args.connection_string, work_dir=args.work_dir,
-                         sort_output=args.sorted, wait=args.wait, progress=say)
+                         sort_output=args.sorted, wait=args.wait, progress=say, engine=engine)
     report = outcome.report
     if args.json:
         print(json.dumps(report, indent=2))
@@ -177,12 +194,13 @@ def _failure_message(exc: BaseException) -> tuple[int, str] | None:
     from emotion_events.contract import ContractError
 
     from .silver.engine import BronzeError
+    from .silver.engines import EngineError
     from .silver.faults import FaultSpecError
     from .silver.lock import LockLostError, SilverBusyError
     from .silver.runner import SilverRunError
     from .silver.storage import LocationError
 
-    if isinstance(exc, (ContractError, LocationError, FaultSpecError)):
+    if isinstance(exc, (ContractError, LocationError, FaultSpecError, EngineError)):
         return EXIT_USAGE, str(exc)
     if isinstance(exc, SilverBusyError):
         return EXIT_BUSY, str(exc)

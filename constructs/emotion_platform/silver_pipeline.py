@@ -185,7 +185,9 @@ class SilverPipeline(Construct):
             column_delimiter="",
             # Set explicitly: the provider sends an empty row delimiter when it is omitted (#22447).
             row_delimiter="\n",
-            quote_character='"', escape_character="\\",
+            # No quote and no escape character: a value's quotes and backslashes are text, as in the
+            # local engine (the provider sends "" as it is; ADF reads an empty quoteChar as none).
+            quote_character="", escape_character="",
             encoding="UTF-8",
             description=f"Bronze event CSV ({plan.delimiter.join(plan.header)}), read line by line.",
         )

@@ -23,3 +23,20 @@ def deployed_flows(synth_outdir: Path) -> dict[str, DeployedDataFlow]:
 @pytest.fixture(scope="session")
 def generated_text() -> str:
     return generate_script().text
+
+
+@pytest.fixture(scope="session")
+def deployed_flow(deployed_flows) -> DeployedDataFlow:
+    """The dev stack's data flow (the one `--engine spark` runs by default)."""
+    return next(flow for stack, flow in sorted(deployed_flows.items()) if stack.endswith("-dev"))
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the test session (2 threads, small shuffles, UI off; see
+    emotion_platform.dataflow.spark.DEFAULT_CONF). The py4j JVM of tests/silver/java.py is separate."""
+    from emotion_platform.dataflow.spark import spark_session
+
+    session = spark_session("local[2]")
+    yield session
+    session.stop()

@@ -29,6 +29,18 @@ from emotion_platform.dataflow.check import parse
 from .java import Java
 
 
+@dataclass(frozen=True)
+class _Date:
+    """A data flow date: days since 1970-01-01 (``str`` gives the ISO date, as java.time prints it)."""
+
+    days: int
+
+    def __str__(self) -> str:
+        import datetime
+
+        return str(datetime.date(1970, 1, 1) + datetime.timedelta(days=self.days))
+
+
 class Unsupported(NotImplementedError):
     """The expression uses a function this evaluator does not implement."""
 
@@ -324,6 +336,8 @@ class Evaluator:
             v = ev(0)
             if v is None:
                 return None
+            if isinstance(v, int):  # a literal number
+                return v
             try:
                 return int(self.java.jvm.java.lang.Long.parseLong(v))
             except Exception:  # NumberFormatException
@@ -342,4 +356,19 @@ class Evaluator:
         if f == "lower":
             s = ev(0)
             return None if s is None else self.java.lower(s)
+        if f == "translate" and len(args) == 3:  # character for character (String.replace per pair)
+            s = ev(0)
+            return None if s is None else self.java.translate(s, ev(1), ev(2))
+        if f == "floor" and len(args) == 1:
+            v = ev(0)
+            return None if v is None else int(self.java.jvm.java.lang.Math.floor(float(v)))
+        if f == "toInteger" and len(args) == 1:
+            v = ev(0)
+            return None if v is None else int(v)
+        if f == "toDate" and len(args) == 2:  # a date, held as days since 1970-01-01
+            ms = self.java.sdf_millis(ev(1), ev(0), lenient=False, zone="UTC")
+            return None if ms is None else _Date(ms // 86_400_000)
+        if f == "addDays" and len(args) == 2:
+            d, n = ev(0), ev(1)
+            return None if d is None or n is None else _Date(d.days + int(n))
         raise Unsupported(f"function {f}() is not evaluated here (extend tests/silver/dataflow_eval.py)")

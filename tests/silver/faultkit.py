@@ -113,9 +113,12 @@ def parquet_bytes_fingerprint(files: dict[str, bytes], *, hive: bool) -> Fingerp
 
 
 def state_summary(raw: bytes | str) -> dict:
-    """What a state file must agree on with a clean run's (not its time stamp or report)."""
+    """What a state file must agree on with a clean run's (not its time stamp or report, nor the
+    bronze files' change hints, which depend on the copy and its age: their size and sha256 do not)."""
     state = json.loads(raw)
-    return {k: state[k] for k in ("version", "contract_sha256", "silver_rows", "partitions", "bronze")}
+    summary = {k: state[k] for k in ("version", "contract_sha256", "silver_rows", "partitions", "bronze")}
+    summary["bronze"] = {name: {"size": e["size"], "sha256": e.get("sha256")} for name, e in summary["bronze"].items()}
+    return summary
 
 
 def read_state(silver: Path) -> dict | None:

@@ -28,13 +28,15 @@ def test_the_rules_block_follows_the_contract() -> None:
 
 def test_the_figures_in_the_docs_are_the_benchmark_results() -> None:
     r = json.loads((ROOT / "bench" / "results" / "silver.json").read_text())
-    d, s, p = r["duckdb"], r["duckdb_on_pandas_sample"], r["pandas_baseline"]
+    d, s, p, q = r["duckdb"], r["duckdb_on_pandas_sample"], r["pandas_baseline"], r["polars_baseline"]
     assert (f"| rows/s (wall clock) | {d['rows_per_second']:,} | {s['rows_per_second']:,} | "
-            f"{p['rows_per_second']:,} |") in DOC
+            f"{p['rows_per_second']:,} | {q['rows_per_second']:,} |") in DOC
     assert (f"| CPU seconds per million rows | {d['cpu_seconds_per_million_rows']} | "
-            f"{s['cpu_seconds_per_million_rows']} | {p['cpu_seconds_per_million_rows']} |") in DOC
+            f"{s['cpu_seconds_per_million_rows']} | {p['cpu_seconds_per_million_rows']} | "
+            f"{q['cpu_seconds_per_million_rows']} |") in DOC
     assert (f"| peak RSS | {d['peak_rss_mb']:,} MB (memory_limit {d['memory_limit']}) | {s['peak_rss_mb']:,} MB "
-            f"(memory_limit {s['memory_limit']}) | {p['peak_rss_mb']:,} MB |") in DOC
+            f"(memory_limit {s['memory_limit']}) | {p['peak_rss_mb']:,} MB | {q['peak_rss_mb']:,} MB |") in DOC
+    assert f"{r['speedup_vs_polars_per_row']}x per row" in DOC
     assert f"{r['speedup_vs_pandas_per_row']}x per row" in DOC
     assert f"{r['speedup_vs_pandas_same_rows']}x on the very same 1M rows" in DOC
     assert all(r["correct"].values())

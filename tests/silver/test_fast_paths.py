@@ -108,3 +108,32 @@ def test_the_key_scan_hashes_every_valid_line_like_classification_does() -> None
                            FROM (SELECT unnest(?) AS line)""", [lines]).fetchall()
     assert got[:-1] == want[:-1]  # the last line has no delimiter: malformed, never a silver row
     assert got[0] == got[1] == got[2] and got[3] == got[4] and got[5] == got[6]
+
+
+def test_the_control_character_check_scans_free_text_only_where_the_line_check_would_agree() -> None:
+    """The malformed_line predicate skips the whole-line scan on clean lines; fuzzed against the plain
+    rule (a control character or line separator anywhere in the line) on lines with one inserted."""
+    from emotion_platform.silver.plan import CONTROL_REGEX
+
+    from .conftest import bronze_line
+
+    rng = random.Random(9)
+    chars = ["\x00", "\x01", "\r", "\x0b", "\x1b", "\x7f", "\x85", "\u2028", "\u2029", "\t", " ", "x", "\u00a0"]
+    base = [bronze_line(), bronze_line(context=""), bronze_line(intensity="73 %"), bronze_line(emotion=" Grossed  Out "),
+            bronze_line(occurred_at="1767597330123"), bronze_line(recorded_at="2026/01/05 08:15:31+0100")]
+    lines = []
+    for _ in range(6000):
+        line = list(rng.choice(base))
+        for _k in range(rng.choice([1, 1, 2])):
+            line.insert(rng.randrange(len(line) + 1), rng.choice(chars))
+        lines.append("".join(line))
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE TABLE bronze_lines (source_file VARCHAR, line VARCHAR)")
+    con.executemany("INSERT INTO bronze_lines VALUES (?, ?)", [(str(i), x) for i, x in enumerate(lines)])
+    got = dict(con.execute(f"SELECT source_file, coalesce(reason = 'malformed_line', false) "
+                           f"FROM ({sql.classify_sql(PLAN)})").fetchall())
+    want = dict(con.execute(f"""SELECT source_file, len(string_split({sql.normalized_line(PLAN)}, ',')) <> 11
+                                OR regexp_matches(line, {sql.lit(CONTROL_REGEX)}) FROM bronze_lines""").fetchall())
+    assert {k: v for k, v in got.items() if v != want[k]} == {}
+    assert sum(want.values()) > 2000 and sum(not v for v in want.values()) > 500

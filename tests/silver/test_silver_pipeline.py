@@ -84,6 +84,9 @@ def test_bronze_is_csv_with_an_explicit_header_read_line_by_line(synthesized) ->
     ds = one(doc, "azurerm_data_factory_dataset_delimited_text", "silver")
     assert ds["first_row_as_header"] is True
     assert ds["column_delimiter"] == "" and ds["row_delimiter"] == "\n"
+    # No quote, no escape: the provider sends "" as set (it uses d.Get, not d.GetOk), and the lines reach
+    # the flow with their quotes and backslashes as text, as the local engine reads them.
+    assert ds["quote_character"] == "" and ds["escape_character"] == ""
     assert ds["azure_blob_fs_location"] == {"file_system": "bronze", "path": "events"}
     assert ds["linked_service_name"].startswith("${azurerm_data_factory_linked_service_data_lake_storage_gen2.")
 

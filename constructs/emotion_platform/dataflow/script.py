@@ -18,14 +18,15 @@ from dataclasses import dataclass
 
 from emotion_events.contract import SilverContract
 
-from ..silver.plan import (NUMBER_REGEX, WHITESPACE_CLASS, CleaningPlan, Field, PlanError, TimestampPattern,
-                           build_plan)
-from ..silver.sql import bound_text
+from ..silver.plan import (CONTROL_REGEX, LOWER, NUMBER_REGEX, UPPER, WHITESPACE_CLASS, CleaningPlan, Field,
+                           PlanError, TimestampPattern, build_plan)
+from ..silver.sql import CONTROL_DETAIL, bound_text
 
 SOURCE = "BronzeLines"
 SILVER_SINK = "SilverSink"
 QUARANTINE_SINK = "QuarantineSink"
 FOLDER_COLUMN = "silver_folder"
+URL_COLUMN = "bronze_path"  # the source's rowUrlColumn; source_file is derived from it
 # Where the bronze CSV files are, relative to the bronze container (the generator's layout).
 BRONZE_WILDCARD = "events/**/*.csv"
 
@@ -61,6 +62,8 @@ def arr(values) -> str:
 
 
 NULL_STRING = "toString(null())"
+EPOCH = "toTimestamp(toLong(0))"  # 1970-01-01T00:00:00Z, the same call as the epoch_ms format
+DAY_MS = 86_400_000
 NULL_DOUBLE = "toDouble(null())"
 
 
@@ -79,8 +82,13 @@ def normalized_line(plan: CleaningPlan) -> str:
         expr = f"regexReplace({expr}, {rx(WHITESPACE_CLASS + '+')}, ' ')"
     if plan.trim:
         expr = f"regexReplace({expr}, {rx(WHITESPACE_CLASS + '*' + dcls + WHITESPACE_CLASS + '*')}, {s(d)})"
-        expr = f"regexReplace({expr}, {rx('^' + WHITESPACE_CLASS + '+|' + WHITESPACE_CLASS + '+$')}, '')"
+        expr = f"regexReplace({expr}, {rx('^' + WHITESPACE_CLASS + '+|' + WHITESPACE_CLASS + '+' + chr(92) + 'z')}, '')"
     return expr
+
+
+def ascii_lower(value: str) -> str:
+    """A-Z only, as in the DuckDB SQL (``lower()`` is Java's full Unicode mapping there)."""
+    return f"translate({value}, {s(UPPER)}, {s(LOWER)})"
 
 
 def field_value(plan: CleaningPlan, f: Field) -> str:
@@ -104,13 +112,14 @@ def _code(f: Field) -> str:
 
 
 def _number(plan: CleaningPlan, f: Field) -> str:
+    """``+ 0.0`` turns -0.0 into 0.0 (IEEE), as in the SQL."""
     n = f"n_{f.name}"
-    plain = f"iif(regexMatch({n}, {rx(NUMBER_REGEX)}), toDouble({n}), {NULL_DOUBLE})"
+    plain = f"iif(regexMatch({n}, {rx(NUMBER_REGEX)}), toDouble({n}) + 0.0, {NULL_DOUBLE})"
     if not f.percent:
         return plain
     suffix = plan.percent_suffix
     stripped = f"rtrim(left({n}, length({n}) - {len(suffix)}), ' ')"
-    pct = (f"iif(regexMatch({stripped}, {rx(NUMBER_REGEX)}), toDouble({stripped}) / {plan.percent_divisor!r}, "
+    pct = (f"iif(regexMatch({stripped}, {rx(NUMBER_REGEX)}), toDouble({stripped}) / {plan.percent_divisor!r} + 0.0, "
            f"{NULL_DOUBLE})")
     return f"iif(endsWith({n}, {s(suffix)}), {pct}, {plain})"
 
@@ -125,7 +134,7 @@ def _parse_one(fmt: TimestampPattern, n: str) -> str:
 
 
 def _timestamp(plan: CleaningPlan, f: Field) -> str:
-    parts = [_parse_one(fmt, f"n_{f.name}") for fmt in plan.timestamp_formats]
+    parts = [_parse_one(fmt, f"n_{f.name}") for fmt in plan.active_timestamp_formats]
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
 
@@ -137,7 +146,7 @@ def _any(parts: list[str]) -> str:
 
 def rule_predicate(plan: CleaningPlan, reason: str) -> str:
     if reason == "malformed_line":
-        return f"n_fields != {len(plan.fields)}"
+        return f"(n_fields != {len(plan.fields)} || regexMatch(line, {rx(CONTROL_REGEX)}))"
     if reason == "missing_required":
         return _any([f"isNull(n_{f.name})" for f in plan.required_fields])
     if reason == "unknown_code":
@@ -159,7 +168,8 @@ def rule_detail(plan: CleaningPlan, reason: str) -> str:
         return "case(" + ", ".join(f"{_false_if_null(c)}, {d}" for c, d in cases) + ")"
 
     if reason == "malformed_line":
-        return f"{s(f'expected {len(plan.fields)} fields, found ')} + toString(n_fields)"
+        return (f"iif(n_fields != {len(plan.fields)}, {s(f'expected {len(plan.fields)} fields, found ')} + "
+                f"toString(n_fields), {s(CONTROL_DETAIL)})")
     if reason == "missing_required":
         return first([(f"isNull(n_{f.name})", s(f"{f.name} is empty")) for f in plan.required_fields])
     if reason == "unknown_code":
@@ -189,7 +199,10 @@ def _silver_value(plan: CleaningPlan, name: str) -> str:
     if c.source == "timestamp":
         return f"t_{f.name}"
     if c.source == "utc_date":
-        return f"toDate(toString(t_{f.name}, 'yyyy-MM-dd', 'UTC'), 'yyyy-MM-dd')"
+        # Whole days since the epoch, floored, from the instant itself (a timestamp minus a timestamp is
+        # milliseconds): no formatting, so neither a locale nor the cluster's time zone takes part.
+        millis = f"(t_{f.name} - {EPOCH})"
+        return f"addDays(toDate('1970-01-01', 'yyyy-MM-dd'), toInteger(floor({millis} / {DAY_MS}.0)))"
     if f.type == "double":
         return f"v_{f.name}"
     return f"c_{f.name}" if f.codes is not None else f"n_{f.name}"
@@ -210,18 +223,24 @@ def generate_script(contract: SilverContract | None = None, *, bronze_wildcard: 
     d = plan.delimiter
     out: list[str] = []
     out.append("source(allowSchemaDrift: true,\n\tvalidateSchema: false,\n\tignoreNoFilesFound: false,\n"
-               f"\trowUrlColumn: 'source_file',\n\twildcardPaths:[{s(bronze_wildcard)}]) ~> {SOURCE}")
-    # The dataset reads each line as one column (no column delimiter); strip a CR left by CRLF files.
-    out.append(_derive(SOURCE, "RawLines", [("line", "regexReplace(toString(byPosition(1)), `\\r$`, '')")]))
-    out.append("RawLines filter(!isNull(line) && line != '') ~> NonBlankLines")
-    out.append(_derive("NonBlankLines", "Normalized", [
+               f"\trowUrlColumn: {s(URL_COLUMN)},\n\twildcardPaths:[{s(bronze_wildcard)}]) ~> {SOURCE}")
+    # The dataset reads each line as one column (no column delimiter, no quote, no escape, rows end at
+    # LF); strip the one CR of a CRLF ending (`\z`: Java's `$` would also match before a last CR).
+    # source_file: the path relative to the container, without the leading '/', as locally.
+    out.append(_derive(SOURCE, "RawLines", [
+        ("line", "regexReplace(toString(byPosition(1)), `\\r\\z`, '')"),
+        ("source_file", f"regexReplace({URL_COLUMN}, `^/+`, '')"),
+    ]))
+    out.append(_derive("RawLines", "Normalized", [
         ("norm_line", normalized_line(plan)),
         ("n_fields", f"length(line) - length(replace(line, {s(d)}, '')) + 1"),
     ]))
-    out.append(_derive("Normalized", "Columns", [(f"r_{f.name}", field_value(plan, f)) for f in plan.fields]))
+    # Blank and whitespace-only lines are skipped (an empty line may also arrive as null).
+    out.append("Normalized filter(!isNull(line) && norm_line != '') ~> NonBlankLines")
+    out.append(_derive("NonBlankLines", "Columns", [(f"r_{f.name}", field_value(plan, f)) for f in plan.fields]))
     fields = []
     for f in plan.fields:
-        value = f"lower(r_{f.name})" if f.lower else f"r_{f.name}"
+        value = ascii_lower(f"r_{f.name}") if f.lower else f"r_{f.name}"
         if plan.empty_is_null:
             value = f"iif(r_{f.name} == '', {NULL_STRING}, {value})"
         fields.append((f"n_{f.name}", value))

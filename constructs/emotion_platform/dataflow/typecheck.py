@@ -223,7 +223,9 @@ class _Checker:
             return "any"
         if op == "-":
             if unknown:
-                return rt if lb in ("any", "null") else lt
+                known, kb = (rt, rb) if lb in ("any", "null") else (lt, lb)
+                # timestamp - timestamp is a long (milliseconds): with one side unknown, either may come
+                return "any" if kb == "timestamp" else known
             if lb in NUMBER and rb in NUMBER:
                 return common([lt, rt]) or "double"
             if lb in DATETIME and rb in INTEGRAL:

@@ -90,29 +90,142 @@ def connect(settings: EngineSettings, work_dir: Path) -> duckdb.DuckDBPyConnecti
     return con
 
 
-def check_headers(plan: CleaningPlan, files: list[tuple[Path, str]]) -> None:
-    """Every bronze file must start with the contract header (a UTF-8 BOM is tolerated)."""
+@dataclass(frozen=True)
+class ExtraRecord:
+    """A quarantine record the SQL does not produce: a whole file, or a line that is not text."""
+
+    line: str
+    reason: str
+    detail: str
+    path: str  # the local path (mapped to the source name like every other record)
+
+
+@dataclass
+class BronzeInput:
+    """What the SQL reads: files DuckDB's reader takes as they are, lines read in Python from the
+    files it cannot take, and the records for files and lines no rule can see."""
+
+    csv_files: list[tuple[Path, str]]
+    fallback: list[tuple[Path, str]] = field(default_factory=list)
+    records: list[ExtraRecord] = field(default_factory=list)
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+NOT_UTF8_DETAIL = "the line is not valid UTF-8"
+
+
+def _text(raw: bytes) -> str:
+    """Bytes as text for a record: invalid UTF-8 shown as \\xNN escapes (nothing is lost or guessed)."""
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+def _strip_terminator(raw: bytes) -> bytes:
+    """A line without its ending: LF, and one CR right before it (CRLF). Any other CR stays."""
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+    return raw
+
+
+def check_headers(plan: CleaningPlan, files: list[tuple[Path, str]]) -> BronzeInput:
+    """Sort bronze files by their first line: the contract header (a UTF-8 BOM before it is stripped)
+    makes a file readable; no bytes at all, or nothing after the header, is ``empty_file``; any other
+    first line is ``bad_header``. Files of the last two kinds become one quarantine record each."""
     expected = plan.delimiter.join(plan.header)
+    out = BronzeInput([])
     for path, name in files:
         if PACK in str(path):
             raise BronzeError(f"bronze file {name}: its path contains the control character \\x1f")
         with open(path, "rb") as fh:
-            first = fh.readline(1 << 16).decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
-        if first != expected:
-            raise BronzeError(f"bronze file {name}: header {first[:200]!r} differs from the contract's "
-                              f"bronze.columns {expected!r}")
+            first = fh.readline(1 << 16)
+            more = fh.read(1)
+        if first.startswith(UTF8_BOM):
+            first = first[len(UTF8_BOM):]
+        header = _strip_terminator(first)
+        if not first and not more:
+            out.records.append(ExtraRecord("", "empty_file", "the file has no bytes", str(path)))
+        elif header != expected.encode():
+            shown = _text(header)[:200]
+            out.records.append(ExtraRecord(shown, "bad_header", f"header {shown!r} differs from the contract's "
+                                           f"bronze.columns {expected!r}", str(path)))
+        elif not more:
+            out.records.append(ExtraRecord(_text(header), "empty_file", "the file has a header and no line", str(path)))
+        else:
+            out.csv_files.append((path, name))
+    return out
 
 
-def _lines_view(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]]) -> None:
-    paths = [str(p) for p, _n in files]
+def _read_csv(paths: list[str]) -> str:
+    listing = "[" + ", ".join(sql.lit(p) for p in paths) + "]"
+    return (f"read_csv({listing}, columns = {{'line': 'VARCHAR'}}, delim = {sql.lit(LINE_READ_DELIMITER)}, "
+            "quote = '', escape = '', header = true, auto_detect = false, filename = true, encoding = 'utf-8')")
+
+
+def _lines_view(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]], bronze: BronzeInput) -> None:
     con.execute("CREATE OR REPLACE TABLE bronze_names (path VARCHAR, name VARCHAR)")
     con.executemany("INSERT INTO bronze_names VALUES (?, ?)", [(str(p), n) for p, n in files])
-    listing = "[" + ", ".join(sql.lit(p) for p in paths) + "]"
+    parts = []
     # The file path stays as read (cheap: constant per file); quarantine maps it to the source name.
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW bronze_lines AS
-        SELECT filename AS source_file, line FROM read_csv({listing}, columns = {{'line': 'VARCHAR'}},
-            delim = {sql.lit(LINE_READ_DELIMITER)}, quote = '', escape = '', header = true,
-            auto_detect = false, filename = true, encoding = 'utf-8')""")
+    if bronze.csv_files:
+        parts.append(f"SELECT filename AS source_file, line FROM {_read_csv([str(p) for p, _n in bronze.csv_files])}")
+    if bronze.fallback:
+        parts.append("SELECT source_file, line FROM fallback_lines")
+    if not parts:
+        parts.append("SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS VARCHAR) AS line LIMIT 0")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW bronze_lines AS {' UNION ALL '.join(parts)}")
+
+
+def _readable(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Whether DuckDB's line reader takes the whole file (mixed endings, a lone CR, invalid UTF-8 or
+    the read delimiter make it stop)."""
+    try:
+        con.execute(f"SELECT count(line) FROM {_read_csv([str(path)])}").fetchone()
+        return True
+    except duckdb.Error:
+        return False
+
+
+FALLBACK_CHUNK = 100_000
+
+
+def read_lines_in_python(con: duckdb.DuckDBPyConnection, path: Path, records: list[ExtraRecord]) -> int:
+    """Read a file DuckDB's reader refuses with the contract's line model, into ``fallback_lines``.
+
+    A line ends at LF (one CR before it belongs to the ending); the first line is the header. Lines
+    that are valid UTF-8 go to the SQL like any other line (a lone CR or another control character
+    makes them ``malformed_line`` there); a line that is not UTF-8 becomes its own record here.
+    Returns the number of lines read.
+    """
+    import pyarrow as pa
+
+    con.execute("CREATE TABLE IF NOT EXISTS fallback_lines (source_file VARCHAR, line VARCHAR)")
+    name = str(path)
+    batch: list[str] = []
+    n = 0
+
+    def flush() -> None:
+        if batch:
+            chunk = pa.table({"source_file": pa.array([name] * len(batch), pa.string()),
+                              "line": pa.array(batch, pa.string())})
+            con.register("fallback_chunk", chunk)
+            con.execute("INSERT INTO fallback_lines SELECT source_file, line FROM fallback_chunk")
+            con.unregister("fallback_chunk")
+            batch.clear()
+
+    with open(path, "rb") as fh:
+        fh.readline()  # the header (check_headers has compared it)
+        for raw in fh:
+            n += 1
+            raw = _strip_terminator(raw)
+            try:
+                batch.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                records.append(ExtraRecord(_text(raw), "malformed_line", NOT_UTF8_DETAIL, name))
+            if len(batch) >= FALLBACK_CHUNK:
+                flush()
+    flush()
+    return n
 
 
 def _parquet(folder: Path, *, hive: dict[str, str] | None = None) -> str:
@@ -146,8 +259,8 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
     ``spill_dir`` holds the routed rows and DuckDB's spill files; the caller removes it.
     """
     say = progress or (lambda _m: None)
-    result = BatchResult(quarantined={r: 0 for r in plan.rules})
-    check_headers(plan, files)
+    result = BatchResult(quarantined={r: 0 for r in plan.all_reasons})
+    bronze = check_headers(plan, files)
     spill_dir.mkdir(parents=True, exist_ok=True)
     silver_out.mkdir(parents=True, exist_ok=True)
     con = connect(settings, spill_dir)
@@ -158,7 +271,7 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
     if order:
         con.execute("SET preserve_insertion_order = true")
     try:
-        _lines_view(con, files)
+        _lines_view(con, files, bronze)
         old = existing_silver if existing_silver is not None and _has_files(existing_silver) else None
         if old is not None:
             con.execute(f"CREATE VIEW old_rows AS SELECT {cols} FROM {_parquet(old, hive=hive)}")
@@ -175,8 +288,22 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
         # and 3.2 CPU-s). The classification below is CPU-bound and runs on the cores alone.
         con.execute(f"SET threads = {threads + 1}")
         try:
-            con.execute(f"CREATE TABLE repeated AS SELECT h FROM ({keys}) GROUP BY h HAVING count(*) > 1")
-        except duckdb.InvalidInputException as exc:  # e.g. a line holding the read delimiter
+            try:
+                con.execute(f"CREATE TABLE repeated AS SELECT h FROM ({keys}) GROUP BY h HAVING count(*) > 1")
+            except duckdb.InvalidInputException:
+                # A file DuckDB's reader refuses (mixed line endings, a lone CR, invalid UTF-8, the read
+                # delimiter): find it, read it line by line in Python instead, and scan again.
+                bad = [(p, n) for p, n in bronze.csv_files if not _readable(con, p)]
+                if not bad:
+                    raise
+                for p, n in bad:
+                    say(f"bronze file {n}: not readable as a whole, reading it line by line")
+                    read_lines_in_python(con, p, bronze.records)
+                bronze.csv_files = [f for f in bronze.csv_files if f not in bad]
+                bronze.fallback += bad
+                _lines_view(con, files, bronze)
+                con.execute(f"CREATE TABLE repeated AS SELECT h FROM ({keys}) GROUP BY h HAVING count(*) > 1")
+        except duckdb.InvalidInputException as exc:
             raise BronzeError(f"bronze files could not be read line by line: {exc}") from exc
         finally:
             con.execute(f"SET threads = {threads}")
@@ -215,8 +342,12 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
         q_rows = routed / f"{KIND}=q"
         rejected = (f"SELECT string_split({carrier}, {sql.lit(PACK)}) AS f FROM {_parquet(q_rows)}"
                     if _has_files(q_rows) else "SELECT CAST([] AS VARCHAR[]) AS f LIMIT 0")
-        con.execute(f"""CREATE TEMP TABLE rejected AS SELECT f[4] AS line, f[1] AS reason, f[2] AS detail,
-                        f[3] AS source_file FROM ({rejected})""")
+        # The line is last and may itself hold the packing character (a line read in Python): rejoin it.
+        con.execute(f"""CREATE TEMP TABLE rejected AS SELECT array_to_string(f[4:], {sql.lit(PACK)}) AS line,
+                        f[1] AS reason, f[2] AS detail, f[3] AS source_file FROM ({rejected})""")
+        if bronze.records:
+            con.executemany("INSERT INTO rejected VALUES (?, ?, ?, ?)",
+                            [(r.line, r.reason, r.detail, r.path) for r in bronze.records])
         for reason, n in con.execute("SELECT reason, count(*) FROM rejected GROUP BY reason").fetchall():
             result.quarantined[reason] = n
         qcols = {"raw_line_or_record": "c.line", "reason": "c.reason", "detail": "c.detail", "source_file": "n.name"}

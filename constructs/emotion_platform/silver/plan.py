@@ -1,4 +1,4 @@
-"""The cleaning plan: the silver contract compiled once into engine-neutral steps.
+r"""The cleaning plan: the silver contract compiled once into engine-neutral steps.
 
 Both engines (DuckDB SQL in :mod:`.sql`, the Data Factory Data Flow Script in
 :mod:`emotion_platform.dataflow.script`) render *this* object, never the raw contract, so a rule
@@ -7,10 +7,16 @@ spellings map to which code, which formats a timestamp may take, the order of th
 rules, the dedup key and winner) is resolved here, and anything an engine could not execute is
 rejected here with a :class:`PlanError` naming the contract entry.
 
-Line model (identical in both engines): every bronze line is read as one string, blank lines are
-skipped, the header line of each file is skipped, and the line is split on the contract delimiter.
-The generator guarantees no value contains the delimiter or a quote, so the split is exact; a line
-with the wrong number of fields is ``malformed_line``.
+Line model (identical in both engines): every bronze line is read as one string (a line ends at LF;
+one CR right before it belongs to the terminator), blank and whitespace-only lines are skipped, the
+header line of each file is skipped, and the line is split on the contract delimiter. The generator
+guarantees no value contains the delimiter or a quote, so the split is exact; a line with the wrong
+number of fields, or holding a control character (a lone CR among them), is ``malformed_line``.
+
+Every regex here is written for both RE2 (DuckDB) and java.util.regex (Data Factory): ASCII classes
+only, ``^`` at the start and ``\z`` (never ``$``, which Java also matches before a final line
+terminator) at the end, so ``find`` and a full match mean the same. tests/silver/test_java_semantics.py
+runs every one of them through real Java and DuckDB over an adversarial corpus.
 """
 
 from __future__ import annotations
@@ -26,8 +32,20 @@ WHITESPACE = " \t"
 WHITESPACE_CLASS = "[ \\t]"  # the same set as a regex class (RE2 and Java agree on it)
 # A decimal number as both engines accept it (DuckDB's cast also takes '1_0' and 'inf', Java's takes
 # '0x1p3' and 'NaN': the regex is the one definition and the cast runs only on what it accepts).
-NUMBER_REGEX = "^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
-EPOCH_MILLIS_REGEX = "^[0-9]{1,15}$"
+# Digit counts are bounded so that every accepted number is finite and normal in both engines (no
+# overflow to infinity, no underflow): at most 20 digits on each side of the point, a 1-2 digit exponent.
+NUMBER_REGEX = "^[+-]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][+-]?[0-9]{1,2})?\\z"
+EPOCH_MILLIS_DIGITS = (1, 13)  # 13 digits reach 2286-11-20; no sign, no leading '+'
+EPOCH_MILLIS_REGEX = "^[0-9]{%d,%d}\\z" % EPOCH_MILLIS_DIGITS
+# What makes a line malformed whatever its fields: C0 controls but tab (a lone CR among them), DEL, the
+# C1 controls (NEL U+0085 among them) and the Unicode line and paragraph separators, which Java treats
+# as line terminators. The same class in RE2 and Java syntax.
+CONTROL_REGEX = "[\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}]"
+UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+LOWER = "abcdefghijklmnopqrstuvwxyz"  # lower-casing maps exactly these (translate, in both engines)
+YEAR_RANGE = (1900, 9998)  # the UTC instant then stays inside four-digit years with any valid offset
+OFFSET_RANGE_MINUTES = (-12 * 60, 14 * 60)
+FILE_REASONS = ("empty_file", "bad_header")
 DELIMITERS = (",", ";", "|")
 
 # Rules an engine knows how to run, by contract reason. A contract rule outside this set is an error.
@@ -45,6 +63,15 @@ KNOWN_RULES = (
 QUARANTINE_COLUMNS = ("raw_line_or_record", "reason", "detail", "source_file")
 
 
+def unanchored(regex: str) -> str:
+    """A plan regex without its ``^`` and ``\\z`` anchors, for full-match APIs (Python's ``re`` has no ``\\z``)."""
+    if regex.startswith("^"):
+        regex = regex[1:]
+    if regex.endswith("\\z"):
+        regex = regex[:-2]
+    return regex
+
+
 class PlanError(ContractError):
     """The contract asks for something no engine can execute; the message names the entry."""
 
@@ -52,21 +79,46 @@ class PlanError(ContractError):
 # -- timestamp patterns ---------------------------------------------------------------------------------
 
 # strptime directive -> (Java SimpleDateFormat letters, shape regex). DuckDB's strptime takes the Python
-# directives as they are. The shape regex is a full-match guard both engines run before parsing: it
-# rejects what a lenient parser would half-read (Java ignores trailing text) and fixes the fraction at
-# three digits, the precision Data Flow timestamps carry.
+# directives as they are. The shape regex is a full-match guard both engines run before parsing, and
+# it decides every field range itself: fixed widths (four-digit year, two-digit month, day, hour,
+# minute, second, three-digit milliseconds: the precision Data Flow timestamps carry), the year and
+# offset ranges, and calendar-valid dates (leap years included; see :func:`_date_alternatives`). A value
+# it accepts therefore parses to the same instant under DuckDB's strptime and under a lenient or a
+# strict SimpleDateFormat; no parser's leniency decides anything.
 _DIRECTIVES: dict[str, tuple[str, str]] = {
-    "Y": ("yyyy", "[0-9]{4}"),
-    "m": ("MM", "[0-9]{1,2}"),
-    "d": ("dd", "[0-9]{1,2}"),
-    "H": ("HH", "[0-9]{1,2}"),
-    "M": ("mm", "[0-9]{2}"),
-    "S": ("ss", "[0-9]{2}"),
+    "Y": ("yyyy", "(19[0-9]{2}|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"),
+    "m": ("MM", ""),  # month and day: from the date alternatives
+    "d": ("dd", ""),
+    "b": ("MMM", ""),
+    "H": ("HH", "([01][0-9]|2[0-3])"),
+    "M": ("mm", "[0-5][0-9]"),
+    "S": ("ss", "[0-5][0-9]"),
     "f": ("SSS", "[0-9]{3}"),
-    "a": ("EEE", "[A-Za-z]{3}"),
-    "b": ("MMM", "[A-Za-z]{3}"),
-    "z": ("XXX", "[+-][0-9]{2}:?[0-9]{2}"),
+    "a": ("EEE", "(Mon|Tue|Wed|Thu|Fri|Sat|Sun)"),
+    # -12:00 to +14:00, minutes 00-59, with or without the colon
+    "z": ("XXX", "([+]((0[0-9]|1[0-3]):?[0-5][0-9]|14:?00)|[-]((0[0-9]|1[01]):?[0-5][0-9]|12:?00))"),
 }
+_LEAP_YEAR = "((19|[2-9][0-9])(0[48]|[2468][048]|[13579][26])|([2468][048]|[3579][26])00)"
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _date_alternatives() -> list[dict[str, str]]:
+    """Month, day and year regexes, as four alternatives whose union is exactly the valid dates.
+
+    Months of 31 days, months of 30, February up to the 28th (any year), and February 29th of a
+    leap year (divisible by 4, centuries only when divisible by 400: 2000 yes, 1900 no).
+    """
+    def months(nums: list[int]) -> dict[str, str]:
+        return {"m": "(" + "|".join(f"{n:02d}" for n in nums) + ")",
+                "b": "(" + "|".join(_MONTH_NAMES[n - 1] for n in nums) + ")"}
+
+    year = _DIRECTIVES["Y"][1]
+    return [
+        {**months([1, 3, 5, 7, 8, 10, 12]), "d": "(0[1-9]|[12][0-9]|3[01])", "Y": year},
+        {**months([4, 6, 9, 11]), "d": "(0[1-9]|[12][0-9]|30)", "Y": year},
+        {**months([2]), "d": "(0[1-9]|1[0-9]|2[0-8])", "Y": year},
+        {**months([2]), "d": "29", "Y": _LEAP_YEAR},
+    ]
 
 
 def _regex_literal(text: str) -> str:
@@ -92,6 +144,7 @@ class TimestampPattern:
     shape: str  # anchored regex a value must fully match before it is parsed
     java: tuple[str, ...]  # SimpleDateFormat patterns to try in order (offset with, then without colon)
     zone: str  # "offset" (%z in the text), "utc" (a literal trailing Z) or "epoch"
+    reachable: bool = True  # False when the format holds the bronze delimiter: no CSV value can match it
 
     @property
     def duckdb(self) -> str | None:
@@ -99,16 +152,17 @@ class TimestampPattern:
         return self.python
 
     @classmethod
-    def parse(cls, name: str, kind: str, python: str | None) -> "TimestampPattern":
+    def parse(cls, name: str, kind: str, python: str | None, delimiter: str = ",") -> "TimestampPattern":
         where = f"timestamps.formats[{name!r}]"
         if kind == "epoch_millis":
             return cls(name, kind, None, EPOCH_MILLIS_REGEX, (), "epoch")
         if kind != "pattern" or not python:
             raise PlanError(f"{where}: kind {kind!r} is not supported (use 'pattern' with a python format, or 'epoch_millis')")
         java: list[str] = []
-        shape: list[str] = []
+        shape: list[str] = []  # regex pieces; a date directive is kept as "%m", "%d", "%b", "%Y"
         literal: list[str] = []
         has_offset = False
+        seen: list[str] = []
 
         def flush() -> None:
             if literal:
@@ -134,12 +188,25 @@ class TimestampPattern:
             if code not in _DIRECTIVES:
                 raise PlanError(f"{where}: directive %{code} in {python!r} is not supported "
                                 f"(supported: {' '.join('%' + c for c in _DIRECTIVES)})")
+            if code in seen:
+                raise PlanError(f"{where}: directive %{code} appears twice in {python!r}")
+            seen.append(code)
             flush()
             has_offset |= code == "z"
             java.append(_DIRECTIVES[code][0])
-            shape.append(_DIRECTIVES[code][1])
+            shape.append("%" + code if code in "mdbY" else _DIRECTIVES[code][1])
         ends_with_z = bool(literal) and literal[-1] == "Z"
         flush()
+        reachable = delimiter not in python
+        date = [c for c in seen if c in "Ymdb"]
+        if sorted(date) not in (["Y", "d", "m"], ["Y", "b", "d"]):
+            raise PlanError(f"{where}: pattern {python!r} needs a whole date: %Y, %d and one of %m or %b")
+        if "a" in seen and reachable:
+            raise PlanError(f"{where}: %a in {python!r}: a weekday name cannot be checked against the date "
+                            "the same way in both engines")
+        for code in "HMS":
+            if code not in seen:
+                raise PlanError(f"{where}: pattern {python!r} lacks %{code}; silver needs the time to the second")
         if has_offset:
             zone = "offset"
         elif ends_with_z:
@@ -149,7 +216,10 @@ class TimestampPattern:
                             "silver needs an absolute instant")
         with_colon = "".join(java)
         variants = (with_colon, with_colon.replace("XXX", "XX")) if has_offset else (with_colon,)
-        return cls(name, kind, python, "^" + "".join(shape) + "$", variants, zone)
+        alternatives = ["".join(alt.get(piece[1:], piece) if piece in ("%m", "%d", "%b", "%Y") else piece
+                                for piece in shape) for alt in _date_alternatives()]
+        regex = "^(" + "|".join(alternatives) + ")\\z"
+        return cls(name, kind, python, regex, variants, zone, reachable)
 
 
 def _java_literal(text: str) -> str:
@@ -198,9 +268,10 @@ class CleaningPlan:
     timestamp_formats: tuple[TimestampPattern, ...]
     max_clock_skew_seconds: int
     rules: tuple[str, ...]  # contract order; the first failing one is the quarantine reason
+    file_rules: tuple[str, ...]  # file-level reasons (one record per file), before any line rule
     dedup_key: tuple[str, ...]
     dedup_order: tuple[tuple[str, bool], ...]  # (value name, descending); ties broken by tiebreak
-    tiebreak: tuple[str, ...]  # silver columns, ascending: makes the winner deterministic
+    tiebreak: tuple[str, ...]  # silver columns, ascending, nulls first: makes the winner deterministic
     silver_columns: tuple[SilverColumn, ...]
     partition_by: tuple[str, ...]
     quarantine_columns: tuple[str, ...]
@@ -231,6 +302,16 @@ class CleaningPlan:
     @property
     def timestamp_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.timestamp)
+
+    @property
+    def active_timestamp_formats(self) -> tuple[TimestampPattern, ...]:
+        """The formats the engines try: those a CSV value can hold (no bronze delimiter inside)."""
+        return tuple(f for f in self.timestamp_formats if f.reachable)
+
+    @property
+    def all_reasons(self) -> tuple[str, ...]:
+        """File-level reasons, then line rules: every reason a quarantine record can carry."""
+        return (*self.file_rules, *self.rules)
 
     @property
     def silver_data_columns(self) -> tuple[SilverColumn, ...]:
@@ -304,7 +385,21 @@ def build_plan(contract: SilverContract | None = None) -> CleaningPlan:
     if contract.percent_divisor == 0:
         raise PlanError("units.intensity.percent_divisor: must not be 0")
 
-    formats = tuple(TimestampPattern.parse(f.name, f.kind, f.python) for f in contract.timestamp_formats)
+    formats = tuple(TimestampPattern.parse(f.name, f.kind, f.python, delimiter) for f in contract.timestamp_formats)
+    if not any(f.reachable for f in formats):
+        raise PlanError("timestamps.formats: every format holds the bronze delimiter, no value could match")
+    ts = raw.get("timestamps", {})
+    for key, want in (("year_range", {"min": YEAR_RANGE[0], "max": YEAR_RANGE[1]}),
+                      ("offset_range", {"min": "-12:00", "max": "+14:00"}),
+                      ("epoch_millis_digits", {"min": EPOCH_MILLIS_DIGITS[0], "max": EPOCH_MILLIS_DIGITS[1]})):
+        if key in ts and ts[key] != want:
+            raise PlanError(f"timestamps.{key} {ts[key]}: the engines implement exactly {want}")
+    file_rules = tuple(r["reason"] for r in raw.get("validation", {}).get("file_rules", []))
+    for r in file_rules:
+        if r not in FILE_REASONS:
+            raise PlanError(f"validation.file_rules: {r!r} is not a file rule the engines know ({', '.join(FILE_REASONS)})")
+    if set(file_rules) & set(contract.reasons):
+        raise PlanError("validation: a reason is both a file rule and a line rule")
 
     rules = contract.reasons
     for i, reason in enumerate(rules):
@@ -373,6 +468,7 @@ def build_plan(contract: SilverContract | None = None) -> CleaningPlan:
         timestamp_formats=formats,
         max_clock_skew_seconds=contract.max_clock_skew_seconds,
         rules=rules,
+        file_rules=file_rules,
         dedup_key=contract.dedup_key,
         dedup_order=tuple(order),
         tiebreak=tiebreak,

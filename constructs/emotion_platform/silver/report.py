@@ -49,6 +49,8 @@ def report_dict(outcome: RunOutcome) -> dict[str, Any]:
         "silver_partitions": outcome.silver_partitions,
         "emotion_distribution": outcome.emotions,
         "source_channel_distribution": outcome.channels,
+        "code_distributions": outcome.distributions,  # every column the contract gives a code set
+        "engine": outcome.engine,
         "seconds": round(outcome.seconds, 3),
         "rows_per_second": round(b.rows_in / outcome.seconds) if outcome.seconds > 0 and b.rows_in else 0,
         "timings": {k: round(v, 3) for k, v in b.timings.items()},

@@ -4,7 +4,8 @@ Incremental by default: silver keeps a state file (``_silver_state.json``) listi
 already merged and a fingerprint of the contract. A run cleans only bronze files it has not seen and
 merges them into the partitions they affect; re-running over the same bronze changes nothing. It
 recomputes everything from bronze (``full``) when asked, when there is no state yet, when the
-contract changed, or when a bronze file it already merged has changed.
+contract changed, or when the content of a bronze file it already merged has changed (told by a
+change hint, and by the file's sha256 when the hint moved: :mod:`.bronze_check`).
 
 A run holds the silver lock (:mod:`.lock`) from before it cleans anything until its report is
 written, so two runs never interleave. Its scratch files live in a work folder (:mod:`.workdir`)
@@ -35,7 +36,9 @@ from typing import Any, Callable
 
 from emotion_events.contract import SilverContract
 
-from .engine import BatchResult, EngineSettings, run_batch
+from .bronze_check import Fetched, confirm_merged
+from .engine import BatchResult, EngineSettings
+from .engines import DuckDBEngine, Engine
 from .faults import checkpoint
 from .lock import SilverLock, lock_for
 from .plan import CleaningPlan, build_plan
@@ -73,6 +76,8 @@ class RunOutcome:
     seconds: float
     started_at: str
     contract_version: int
+    engine: str = "duckdb"
+    distributions: dict[str, dict[str, int]] = field(default_factory=dict)  # every code column of the contract
     extra: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] | None = None  # the report as written (when the run was given a report location)
     report_uri: str | None = None
@@ -112,6 +117,10 @@ def _state_problem(state: Any) -> str | None:
             return f"bronze entry {name!r} has no integer 'size'"
         if not isinstance(entry.get("fingerprint"), str):
             return f"bronze entry {name!r} has no 'fingerprint' string"
+        digest = entry.get("sha256")
+        if digest is not None and not (isinstance(digest, str) and len(digest) == 64
+                                       and all(c in "0123456789abcdef" for c in digest)):
+            return f"bronze entry {name!r}: 'sha256' is not a sha256 (64 lowercase hex digits)"
     return None
 
 
@@ -335,32 +344,61 @@ def _prune_quarantine(loc, keep: list[str], say: Say) -> None:
 
 # -- silver contents -------------------------------------------------------------------------------------
 
-def _silver_stats(snapshot: Path, plan: CleaningPlan, memory_limit: str) -> tuple[int, dict, dict, int]:
+@dataclass(frozen=True)
+class SilverStats:
+    """What a silver snapshot holds, for the report: rows, partitions, and the distribution of every
+    column the contract gives a code set (the emotions in the contract's order, the others by count)."""
+    rows: int = 0
+    partitions: int = 0
+    distributions: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def distribution(self, column: str) -> dict[str, int]:
+        return self.distributions.get(column, {})
+
+
+NULL_KEY = "(null)"
+
+
+def code_columns(plan: CleaningPlan) -> list[str]:
+    """Silver columns whose values come from a contract code set (emotion, context, source_channel, ...)."""
+    coded = {f.name for f in plan.code_fields}
+    return [c.name for c in plan.silver_data_columns if c.field in coded]
+
+
+def silver_stats(snapshot: Path | None, plan: CleaningPlan, memory_limit: str) -> SilverStats:
     import duckdb
 
-    files = sorted(snapshot.glob("*=*/*.parquet"))
+    files = sorted(snapshot.glob("*=*/*.parquet")) if snapshot is not None else []
     if not files:
-        return 0, {}, {}, 0
+        return SilverStats()
+    columns = code_columns(plan)
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
         con.execute(f"SET memory_limit = '{memory_limit}'")
         glob = str(snapshot / "*=*" / "*.parquet")
         rel = f"read_parquet('{glob}', hive_partitioning = false)"
         total = con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]  # Parquet metadata only
-        # Both distributions from one scan; each ordered by count (descending), then by value.
-        rows = con.execute(f"""SELECT GROUPING(emotion) AS by_channel, emotion, source_channel, count(*) AS n
-                               FROM {rel} GROUP BY GROUPING SETS ((emotion), (source_channel))""").fetchall()
+        rows = []
+        if columns:  # every distribution from one scan (one grouping set per code column)
+            which = ", ".join(f"GROUPING({c})" for c in columns)
+            sets = ", ".join(f"({c})" for c in columns)
+            rows = con.execute(f"SELECT {which}, {', '.join(columns)}, count(*) AS n FROM {rel} "
+                               f"GROUP BY GROUPING SETS ({sets})").fetchall()
     finally:
         con.close()
-    def ordered(pairs: list[tuple]) -> dict:
-        return dict(sorted(pairs, key=lambda kv: (-kv[1], kv[0] is None, kv[0] or "")))
-    emotions = ordered([(e, n) for by_channel, e, _c, n in rows if not by_channel])
-    channels = ordered([(c, n) for by_channel, _e, c, n in rows if by_channel])
-    partitions = len({f.parent.name for f in files})
-    # Canonical order for the report: the contract's order, not the count order.
-    order = plan.contract.emotions.canonical
-    emotions = {e: emotions.get(e, 0) for e in order} | {k: v for k, v in emotions.items() if k not in order}
-    return total, emotions, channels, partitions
+    k = len(columns)
+    distributions: dict[str, dict[str, int]] = {}
+    for i, column in enumerate(columns):
+        # JSON keys are strings: an empty optional value (a NULL context) is counted as "(null)".
+        pairs = [(r[k + i] if r[k + i] is not None else NULL_KEY, r[-1]) for r in rows if r[i] == 0]
+        distributions[column] = dict(sorted(pairs, key=lambda kv: (-kv[1], kv[0] is None, kv[0] or "")))
+    emotion = next((c.name for c in plan.silver_data_columns if c.field == "emotion"), None)
+    if emotion in distributions:  # the report's main chart: the contract's order, not the count order
+        counted = distributions[emotion]
+        order = plan.contract.emotions.canonical
+        distributions[emotion] = {e: counted.get(e, 0) for e in order} | {
+            v: n for v, n in counted.items() if v not in order}
+    return SilverStats(total, len({f.parent.name for f in files}), distributions)
 
 
 def _local_snapshot(loc, dest: Path, say: Say) -> Path:
@@ -403,6 +441,7 @@ class _Run:
     publisher: LocalPublisher | BlobPublisher
     work: Path
     settings: EngineSettings
+    engine: Engine
     full: bool
     started_at: str
     started: float
@@ -423,20 +462,23 @@ class _Run:
                 say(f"delivered the report of an interrupted run to {locs.report.uri}")
         if state is not None and "quarantine_batches" in state:
             _prune_quarantine(locs.quarantine, state["quarantine_batches"], say)
+        fetched = Fetched(locs.bronze, self.work / "bronze")
+        if state is not None and not self.full:
+            state = confirm_merged(state, listing, fetched, say)
         decision = _decide(state, listing, fingerprint, self.full)
         say(f"mode: {decision.mode} ({decision.reason})")
 
-        files = self._stage_bronze(decision)
+        files = self._stage_bronze(decision, fetched)
         current: Path | None = None
         if decision.mode in ("incremental", "up-to-date"):
             current = _local_snapshot(locs.silver, self.work / "current", say)
         checkpoint("staged")
         memory_limit = self.settings.memory_limit
-        rows_before = _silver_stats(current, self.plan, memory_limit)[0] if current is not None else int(
+        rows_before = silver_stats(current, self.plan, memory_limit).rows if current is not None else int(
             (state or {}).get("silver_rows", 0))
         if not decision.todo:
-            total, emotions, channels, partitions = _silver_stats(current, self.plan, memory_limit)
-            outcome = self._outcome(decision, BatchResult(), rows_before, total, emotions, channels, partitions, None)
+            outcome = self._outcome(decision, BatchResult(), rows_before, silver_stats(current, self.plan, memory_limit),
+                                    None)
             self._write_report(outcome)
             return outcome
 
@@ -444,14 +486,16 @@ class _Run:
         qname = f"batch-{bid}.parquet"
         qfile = self.work / "quarantine" / qname
         affected = self.work / "affected"  # beside the spill folder: the engine moves files by rename
-        batch = run_batch(self.plan, files, existing_silver=current, silver_out=affected, quarantine_file=qfile,
-                          spill_dir=self.work / "spill", settings=self.settings, progress=say)
+        say(f"cleaning {len(files)} bronze file(s) with the {self.engine.name} engine")
+        batch = self.engine.clean(self.plan, files, existing_silver=current, silver_out=affected,
+                                  quarantine_file=qfile, spill_dir=self.work / "spill", progress=say)
         checkpoint("batch-cleaned")
         try:
             snapshot = self.publisher.staging(self.work)
             _assemble(snapshot, current, affected, batch.affected_partitions)
-            total, emotions, channels, partitions = _silver_stats(snapshot, self.plan, memory_limit)
-            outcome = self._outcome(decision, batch, rows_before, total, emotions, channels, partitions, qname)
+            stats = silver_stats(snapshot, self.plan, memory_limit)
+            total = stats.rows
+            outcome = self._outcome(decision, batch, rows_before, stats, qname)
             report = self._report_dict(outcome) if locs.report is not None else None
             new_state = {
                 "version": STATE_VERSION,
@@ -461,7 +505,8 @@ class _Run:
                 "silver_rows": total,
                 "partitions": sorted({p.parent.name for p in snapshot.glob("*=*/*.parquet")}),
                 "bronze": ({} if decision.mode == "full" else dict((state or {}).get("bronze", {}))) | {
-                    f.name: {"size": f.size, "fingerprint": f.fingerprint} for f in decision.todo},
+                    f.name: {"size": f.size, "fingerprint": f.fingerprint, "sha256": fetched.get(f.name)[1]}
+                    for f in decision.todo},
                 # The quarantine files that belong to this silver: a full recompute supersedes all others.
                 "quarantine_batches": sorted({qname} | (set() if decision.mode == "full" else set(
                     (state or {}).get("quarantine_batches", _batch_files(locs.quarantine))))),
@@ -488,28 +533,28 @@ class _Run:
         self._write_report(outcome, report)
         return outcome
 
-    def _stage_bronze(self, decision: _Plan) -> list[tuple[Path, str]]:
-        """(local path, bronze name) of every file to clean; blobs are downloaded to the work folder."""
+    def _stage_bronze(self, decision: _Plan, fetched: Fetched) -> list[tuple[Path, str]]:
+        """(local path, bronze name) of every file to clean; blobs are downloaded to the work folder.
+        Each file's sha256 is taken here, after its change hint was listed and before it is cleaned:
+        a write in between moves the hint, and the next run compares the content again."""
         files = []
         for i, f in enumerate(decision.todo, start=1):
-            if isinstance(self.locs.bronze, LocalLocation):
-                files.append((self.locs.bronze.path(f.name), f.name))
-            else:
+            if not isinstance(self.locs.bronze, LocalLocation):
                 self.say(f"downloading bronze {i}/{len(decision.todo)}: {f.name}")
-                dest = self.work / "bronze" / f.name
-                self.locs.bronze.download(f.name, dest)
-                files.append((dest, f.name))
+            files.append((fetched.get(f.name)[0], f.name))
         return files
 
-    def _outcome(self, decision: _Plan, batch: BatchResult, rows_before: int, total: int, emotions: dict,
-                 channels: dict, partitions: int, qname: str | None) -> RunOutcome:
+    def _outcome(self, decision: _Plan, batch: BatchResult, rows_before: int, stats: SilverStats,
+                 qname: str | None) -> RunOutcome:
         return RunOutcome(
             mode=decision.mode, mode_reason=decision.reason, bronze_files=[f.name for f in decision.todo],
-            batch=batch, silver_rows_before=rows_before, silver_rows_after=total, silver_partitions=partitions,
-            emotions=emotions, channels=channels, silver_uri=self.locs.silver.uri,
+            batch=batch, silver_rows_before=rows_before, silver_rows_after=stats.rows,
+            silver_partitions=stats.partitions, emotions=stats.distribution("emotion"),
+            channels=stats.distribution("source_channel"), silver_uri=self.locs.silver.uri,
             quarantine_uri=self.locs.quarantine.uri, quarantine_file=qname,
             seconds=time.perf_counter() - self.started, started_at=self.started_at,
-            contract_version=self.plan.contract.version,
+            contract_version=self.plan.contract.version, engine=self.engine.name,
+            distributions=stats.distributions,
             report_uri=self.locs.report.uri if self.locs.report is not None else None)
 
     def _report_dict(self, outcome: RunOutcome) -> dict[str, Any]:
@@ -536,11 +581,12 @@ def run_silver(bronze: str, silver: str, *, quarantine: str | None = None, repor
                full: bool = False, contract: SilverContract | None = None, memory_limit: str = "1GB",
                threads: int | None = None, connection_string: str | None = None, work_dir: str | None = None,
                sort_output: bool = False, wait: float | None = None,
-               progress: Callable[[str], None] | None = None) -> RunOutcome:
+               progress: Callable[[str], None] | None = None, engine: Engine | None = None) -> RunOutcome:
     """Clean new bronze files into silver (and write the report when ``report`` is a location).
 
     ``wait``: None refuses at once when another run holds the silver lock (:class:`.lock.SilverBusyError`),
     a number of seconds waits that long, ``float('inf')`` waits as long as it takes.
+    ``engine``: what cleans the batch (:mod:`.engines`); default DuckDB with ``memory_limit``/``threads``.
     See the module docstring for the guarantees."""
     say = progress or (lambda _m: None)
     started = time.perf_counter()
@@ -562,6 +608,7 @@ def run_silver(bronze: str, silver: str, *, quarantine: str | None = None, repor
         with WorkFolder(root) as work:
             checkpoint("cleaned")
             settings = EngineSettings(memory_limit=memory_limit, threads=threads, sort_output=sort_output)
-            return _Run(plan, locs, lock, publisher, work, settings, full, started_at, started, say).execute()
+            cleaner = engine if engine is not None else DuckDBEngine(settings)
+            return _Run(plan, locs, lock, publisher, work, settings, cleaner, full, started_at, started, say).execute()
     finally:
         lock.release()

@@ -16,12 +16,19 @@ with the plain rule.
 
 from __future__ import annotations
 
-from .plan import NUMBER_REGEX, WHITESPACE_CLASS, CleaningPlan, Field, TimestampPattern
+from .plan import YEAR_RANGE as YEAR_BOUNDS
+from .plan import (CONTROL_REGEX, LOWER, NUMBER_REGEX, UPPER, WHITESPACE_CLASS, CleaningPlan, Field,
+                   TimestampPattern)
 
 
 def lit(value: str) -> str:
     """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def ascii_lower(value: str) -> str:
+    """Lower-case A-Z only (``lower()`` maps every Unicode letter, Java's differently from DuckDB's)."""
+    return f"translate({value}, {lit(UPPER)}, {lit(LOWER)})"
 
 
 def num(value: float) -> str:
@@ -48,7 +55,7 @@ def normalized_line(plan: CleaningPlan, line: str = "line") -> str:
         expr = f"regexp_replace({expr}, '{WHITESPACE_CLASS}+', ' ', 'g')"
     if plan.trim:
         expr = f"regexp_replace({expr}, '{WHITESPACE_CLASS}*{d}{WHITESPACE_CLASS}*', {lit(plan.delimiter)}, 'g')"
-        expr = f"regexp_replace({expr}, '^{WHITESPACE_CLASS}+|{WHITESPACE_CLASS}+$', '', 'g')"
+        expr = f"regexp_replace({expr}, '^{WHITESPACE_CLASS}+|{WHITESPACE_CLASS}+\\z', '', 'g')"
     if expr == line:
         return line
     # Only lines the rules would change take the regex path: a tab, a double space, a space next to
@@ -73,7 +80,7 @@ def normalized_value(plan: CleaningPlan, value: str) -> str:
     if plan.collapse:
         expr = f"regexp_replace({expr}, '{WHITESPACE_CLASS}+', ' ', 'g')"
     if plan.trim:
-        expr = f"regexp_replace({expr}, '^{WHITESPACE_CLASS}+|{WHITESPACE_CLASS}+$', '', 'g')"
+        expr = f"regexp_replace({expr}, '^{WHITESPACE_CLASS}+|{WHITESPACE_CLASS}+\\z', '', 'g')"
     if expr == value:
         return value
     return f"CASE WHEN contains({value}, ' ') OR contains({value}, chr(9)) THEN {expr} ELSE {value} END"
@@ -96,7 +103,7 @@ def _field(plan: CleaningPlan, f: Field, raw: str | None = None) -> str:
     only the values that miss as written (the contract's spellings are all lower case)."""
     expr = raw or f"f[{f.position}]"
     if f.lower and f.codes is None:
-        expr = f"lower({expr})"
+        expr = ascii_lower(expr)
     if plan.empty_is_null:
         expr = f"nullif({expr}, '')"
     return expr
@@ -117,26 +124,27 @@ def _code(f: Field) -> str:
     spellings = "ENUM(" + ", ".join(lit(k) for k in f.codes) + ")"
     canonical = "[" + ", ".join(lit(v) for v in f.codes.values()) + "]"
     spelling = f"TRY_CAST(n_{f.name} AS {spellings})"
-    if f.lower:  # build_plan guarantees every spelling is lower case: lower() only on a miss
-        spelling = f"coalesce({spelling}, TRY_CAST(lower(n_{f.name}) AS {spellings}))"
+    if f.lower:  # build_plan guarantees every spelling is lower case: lower-casing only on a miss
+        spelling = f"coalesce({spelling}, TRY_CAST({ascii_lower('n_' + f.name)} AS {spellings}))"
     return f"CAST({canonical} AS {code_enum(f)}[])[enum_code({spelling}) + 1]"
 
 
 def _shown(f: Field) -> str:
     """A normalized value as quarantine details show it (code fields lower-cased, like the lookup)."""
-    return f"lower(n_{f.name})" if f.lower and f.codes is not None else f"n_{f.name}"
+    return ascii_lower(f"n_{f.name}") if f.lower and f.codes is not None else f"n_{f.name}"
 
 
 def _number(plan: CleaningPlan, f: Field) -> str:
+    """The number rule; ``+ 0.0`` turns -0.0 into 0.0 (IEEE), so a signed zero ties with 0."""
     n = f"n_{f.name}"
-    plain = f"WHEN regexp_full_match({n}, {lit(NUMBER_REGEX)}) THEN CAST({n} AS DOUBLE)"
+    plain = f"WHEN regexp_full_match({n}, {lit(NUMBER_REGEX)}) THEN CAST({n} AS DOUBLE) + 0.0"
     if not f.percent:
         return f"CASE {plain} END"
     # Plain numbers first (nearly every value): a value ending in the suffix never matches the regex.
     suffix = plan.percent_suffix
     stripped = f"rtrim(left({n}, length({n}) - {len(suffix)}), ' ')"
     pct = (f"WHEN suffix({n}, {lit(suffix)}) AND regexp_full_match({stripped}, {lit(NUMBER_REGEX)}) "
-           f"THEN CAST({stripped} AS DOUBLE) / {num(plan.percent_divisor)}")
+           f"THEN CAST({stripped} AS DOUBLE) / {num(plan.percent_divisor)} + 0.0")
     return f"CASE {plain} {pct} END"
 
 
@@ -186,22 +194,76 @@ def _parse_one(fmt: TimestampPattern, n: str) -> str:
     else:
         parsed = f"try_strptime({n}, {lit(fmt.duckdb or '')})"
     guard = f"regexp_full_match({n}, {lit(fmt.shape)})"
-    layout = full_width_layout(fmt)
-    if layout:
-        fast = [f"{n} LIKE {lit(layout)}"]
-        if layout[0] == "_":
-            fast.append(f"{n} >= '0'")  # every whitespace character sorts before '0'
-        guard = f"({' AND '.join(fast)}) OR {guard}"
+    fast = fast_guard(fmt, n)
+    if fast:
+        guard = f"({fast}) OR {guard}"
     return f"CASE WHEN {guard} THEN {parsed} END"
+
+
+def fast_guard(fmt: TimestampPattern, n: str) -> str | None:
+    """A cheap test that, together with a successful strptime, means the same as the shape regex.
+
+    The LIKE fixes every width (see :func:`full_width_layout`); strptime itself rejects impossible
+    dates, hours, minutes and seconds (month 13, 02-30, 1900-02-29, 24:00, :60). What strptime would
+    let through is checked on the text: the year range (a string comparison on a value that starts
+    with four digits) and the offset range (sign, ``HH:MM`` at most 14:00 or 12:00, minute tens 0-5).
+    Only for formats that start with %Y and end with %z or a literal Z; others take the regex.
+    """
+    layout = full_width_layout(fmt)
+    if not layout or not (fmt.python or "").startswith("%Y"):
+        return None
+    lo, hi = YEAR_BOUNDS
+    # Every whitespace character sorts before '0': the year test also rules out leading whitespace.
+    parts = [f"{n} LIKE {lit(layout)}", f"{n} >= {lit(str(lo))}", f"{n} < {lit(str(hi + 1))}"]
+    if layout.endswith("___:__"):
+        off = f"right({n}, 6)"
+        parts.append(f"({off} BETWEEN '+00:00' AND '+14:00' OR {off} BETWEEN '-00:00' AND '-12:00')")
+        parts.append(f"substr({n}, -2, 1) <= '5'")
+    elif not layout.endswith("Z"):
+        return None
+    return " AND ".join(parts)
 
 
 def _timestamp(plan: CleaningPlan, f: Field) -> str:
     n = f"n_{f.name}"
-    parts = [_parse_one(fmt, n) for fmt in plan.timestamp_formats]
+    parts = [_parse_one(fmt, n) for fmt in plan.active_timestamp_formats]
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
 
 # -- rules -----------------------------------------------------------------------------------------------
+
+CONTROL_DETAIL = "the line holds a control character or a line separator"
+
+
+def control_check(line: str) -> str:
+    """True when the raw line holds a character of :data:`CONTROL_REGEX`."""
+    return f"regexp_matches({line}, {lit(CONTROL_REGEX)})"
+
+
+# The rules that reject a control character in a typed field (a code, a number, a timestamp).
+_TYPED_RULES = ("unknown_code", "bad_number", "bad_timestamp")
+
+
+def control_in_line(plan: CleaningPlan) -> str:
+    """:func:`control_check` on the line, with the same result at a fraction of the cost.
+
+    Scanning every whole line with a regex costs about a third of classification. On a line with the
+    contract's field count every character outside a delimiter belongs to a field (whitespace trimming
+    removes only spaces and tabs), and a typed field holding a control character fails its own rule
+    (no code spelling, number or timestamp shape contains one). So the line holds one exactly when a
+    free-text field does, or when another rule fails too and the line does: only the free-text fields
+    of clean lines are scanned. tests/silver/test_fast_paths.py fuzzes it against the plain check.
+    """
+    free = [f for f in plan.fields if f.type == "string" and f.codes is None and not f.timestamp]
+    if not all(r in plan.rules for r in _TYPED_RULES) or any(f.lower for f in free):
+        return control_check("line")
+    others = [rule_predicate(plan, r) for r in plan.rules if r != "malformed_line"]
+    parts = []
+    if free:
+        parts.append(control_check("concat(" + ", ".join(f"n_{f.name}" for f in free) + ")"))
+    parts.append(f"({_any(others)} AND {control_check('line')})")
+    return "(" + " OR ".join(parts) + ")"
+
 
 def _any(parts: list[str]) -> str:
     return "(" + " OR ".join(parts) + ")" if parts else "false"
@@ -209,7 +271,7 @@ def _any(parts: list[str]) -> str:
 
 def rule_predicate(plan: CleaningPlan, reason: str) -> str:
     if reason == "malformed_line":
-        return f"n_fields <> {len(plan.fields)}"
+        return f"(n_fields <> {len(plan.fields)} OR {control_in_line(plan)})"
     if reason == "missing_required":
         return _any([f"n_{f.name} IS NULL" for f in plan.required_fields])
     if reason == "unknown_code":
@@ -235,7 +297,8 @@ def rule_detail(plan: CleaningPlan, reason: str) -> str:
         return "CASE " + " ".join(f"WHEN {c} THEN {d}" for c, d in cases) + " END"
 
     if reason == "malformed_line":
-        return f"'expected {len(plan.fields)} fields, found ' || CAST(n_fields AS VARCHAR)"
+        return (f"CASE WHEN n_fields <> {len(plan.fields)} THEN 'expected {len(plan.fields)} fields, found ' || "
+                f"CAST(n_fields AS VARCHAR) ELSE {lit(CONTROL_DETAIL)} END")
     if reason == "missing_required":
         return first([(f"n_{f.name} IS NULL", lit(f"{f.name} is empty")) for f in plan.required_fields])
     if reason == "unknown_code":
@@ -307,14 +370,17 @@ def classify_sql(plan: CleaningPlan, source: str = "bronze_lines") -> str:
     details = "\n      ".join(f"WHEN {lit(r)} THEN {rule_detail(plan, r)}" for r in plan.rules)
     silver = ",\n    ".join(_silver_select(plan))
     delim = lit(plan.delimiter)
+    # A whitespace-only line normalizes to '' and splits to ['']: skipped like a blank one.
     return f"""WITH split AS (
   SELECT source_file, line, string_split({normalized_line(plan)}, {delim}) AS f
   FROM {source}
   WHERE line IS NOT NULL AND line <> ''
+), nonblank AS (
+  SELECT * FROM split WHERE len(f) > 1 OR f[1] <> ''
 ), norm AS (
   SELECT source_file, line, len(f) AS n_fields,
     {norm}
-  FROM split
+  FROM nonblank
 ), typed AS (
   SELECT *,
     {(',' + chr(10) + '    ').join(typed)},

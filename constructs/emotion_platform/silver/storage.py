@@ -14,11 +14,15 @@ import hashlib
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Protocol
 
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
+# A local file whose ctime is younger than this when listed gets no change hint: timestamps have a
+# granularity (a jiffy to 2 s), so a rewrite in the same tick could leave every time as it was.
+RACY_SECONDS = 2.0
 _CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _CHUNK = 4 << 20
 
@@ -31,7 +35,9 @@ class LocationError(ValueError):
 class StoredFile:
     name: str  # relative to the location, POSIX separators
     size: int
-    fingerprint: str  # content MD5 when known, else size+mtime/etag: changes when the content does
+    # A change hint (see silver/bronze_check.py): it moves on every write, or is "" when it cannot be
+    # trusted yet. Local files: size, mtime, ctime and inode; blobs: size and ETag.
+    fingerprint: str
 
 
 class Location(Protocol):
@@ -76,6 +82,7 @@ class LocalLocation:
         if not self.root.is_dir():
             return []
         out = []
+        settled_before = time.time_ns() - int(RACY_SECONDS * 1e9)
         for path in sorted(self.root.rglob(f"*{suffix}")):
             if not path.is_file():
                 continue
@@ -83,7 +90,10 @@ class LocalLocation:
             if any(part.startswith(".") for part in PurePosixPath(rel).parts):
                 continue  # temporary files of an unfinished write
             st = path.stat()
-            out.append(StoredFile(rel, st.st_size, f"{st.st_size}:{st.st_mtime_ns}"))
+            # ctime: no user-space call sets it back, so a rewrite that restores the mtime still shows
+            hint = (f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+                    if st.st_ctime_ns < settled_before else "")
+            out.append(StoredFile(rel, st.st_size, hint))
         return out
 
     def path(self, name: str) -> Path:
@@ -169,9 +179,9 @@ class BlobLocation:
                 rel = b.name[len(start):]
                 if not rel or not rel.endswith(suffix):
                     continue
-                md5 = b.content_settings.content_md5 if b.content_settings else None
-                fp = bytes(md5).hex() if md5 else f"{b.size}:{b.etag}"
-                out.append(StoredFile(rel, b.size, fp))
+                # The ETag, which Azure replaces on every write; not Content-MD5, a property any
+                # writer may set, or carry over unchanged when it rewrites the blob.
+                out.append(StoredFile(rel, b.size, f"{b.size}:{b.etag}"))
         except ResourceNotFoundError:
             return []
         return sorted(out, key=lambda f: f.name)
