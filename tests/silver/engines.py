@@ -36,13 +36,13 @@ def _duckdb(bronze: Path, work: Path, contract: SilverContract | None) -> Silver
 
 
 def _spark(bronze: Path, work: Path, contract: SilverContract | None) -> Silver:  # pragma: no cover
-    pytest.skip("the Spark engine does not exist yet (issue 10): add its runner here")
+    pytest.skip("Spark entries are off: the Spark engine (issue 10, open) runs ~50x slower than DuckDB here; tests/dataflow holds its equality tests")
 
 
 ENGINES = [
     pytest.param(Engine("duckdb", _duckdb), id="duckdb"),
     pytest.param(Engine("spark", _spark), id="spark",
-                 marks=pytest.mark.skip(reason="the Spark engine does not exist yet (issue 10)")),
+                 marks=pytest.mark.skip(reason="Spark entries are off until the Spark engine (issue 10, open) is fast enough for these matrices")),
 ]
 
 
