@@ -52,10 +52,9 @@ from constructs import Construct
 from emotion_events.contract import SilverContract
 
 from . import roles, validation
-
+from ._checked_scripts import typecheck_once
 from .dataflow.check import check
 from .dataflow.script import BRONZE_WILDCARD, DataFlowScript, generate_script, terraform_escape
-from .dataflow.typecheck import typecheck
 from .pipeline_settings import DataFlowCompute, GeneratorCall, PipelineSchedule
 from .secrets_vault import VaultSecret
 from .silver_storage import BlobContainer
@@ -135,7 +134,8 @@ class SilverPipeline(Construct):
         super().__init__(scope, id)
         self.script: DataFlowScript = generate_script(contract)
         check(self.script.text, sources=self.script.sources, sinks=self.script.sinks)
-        typecheck(self.script.text)  # grammar, streams, columns and every call against the documented signatures
+        # grammar, streams, columns and every call against the documented signatures; once per script and checker
+        typecheck_once(self.script.text)
         data_factory_id = factory.id
         lake = bronze.lake
         self.factory = factory
