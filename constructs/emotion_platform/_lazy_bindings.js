@@ -6,6 +6,8 @@
 // index.js as lazy getters instead: each submodule is required on first access and then cached as a plain
 // property, so what the kernel sees is the same object graph. An index.js with any other statement (a
 // different package version or generator) is run unchanged, and so is every other file.
+//
+// It also runs `terraform version` once per kernel instead of once per cdktf version check (see below).
 "use strict";
 
 const fs = require("fs");
@@ -48,10 +50,13 @@ function lazyExports(source) {
   return entries.length > 0 ? entries : null;
 }
 
+// EMOTION_PLATFORM_LAZY_BINDINGS=0 turns every part of this file off, also when NODE_OPTIONS still preloads it.
+const ENABLED = !/^\s*(0|false|no|off)\s*$/i.test(process.env.EMOTION_PLATFORM_LAZY_BINDINGS || "");
+
 const compileJs = Module._extensions[".js"];
 Module._extensions[".js"] = function lazyProviderIndex(module, filename) {
   const target = PACKAGES.exec(filename);
-  if (target && !/^\s*(0|false|no|off)\s*$/i.test(process.env.EMOTION_PLATFORM_LAZY_BINDINGS || "")) {
+  if (target && ENABLED) {
     const entries = lazyExports(fs.readFileSync(filename, "utf8"));
     if (entries) {
       const pkg = target[1].replace(/\\/g, "/");
@@ -74,3 +79,44 @@ Module._extensions[".js"] = function lazyProviderIndex(module, filename) {
   }
   return compileJs.call(this, module, filename);
 };
+
+// `terraform version`, once per kernel. cdktf checks the local Terraform at synth for every construct that
+// needs a newer one (terraform_data: >= 1.4; moved blocks and imports: >= 1.5), each time by running the
+// command through execSync: four runs for the Phase 2 app, ~50 ms and a ~50 MB process each, on the synth's
+// critical path and at its memory peak. The output of its first successful run is kept and handed to the
+// later ones (cdktf's own check then reads it as before); a failure is never kept, so a missing or broken
+// Terraform fails every check exactly as without this hook. With EMOTION_PLATFORM_TERRAFORM_PREFETCH=1
+// (emotion_platform.app sets it for the kernel it starts) the first run starts in the background as the
+// kernel starts, when the process tree is small; a check that comes before it has finished runs its own.
+const childProcess = require("child_process");
+
+const TERRAFORM_VERSION = `${process.env.TERRAFORM_BINARY_NAME || "terraform"} version`; // cdktf's versionCommand
+let terraformVersion = null; // stdout of the first successful run
+
+function execSyncOnce(execSync) {
+  return function execSyncOnce(command, options) {
+    const plain = command === TERRAFORM_VERSION && options && options.stdio === "pipe" && !options.encoding;
+    if (plain && terraformVersion !== null) {
+      log("terraform version: reused");
+      return Buffer.from(terraformVersion);
+    }
+    const out = execSync.apply(this, arguments);
+    if (plain) {
+      log("terraform version: ran");
+      terraformVersion = Buffer.from(out);
+    }
+    return out;
+  };
+}
+if (ENABLED) childProcess.execSync = execSyncOnce(childProcess.execSync);
+
+// jsii starts two Node processes, bin/jsii-runtime.js and the kernel, lib/program.js: only the kernel checks.
+const IS_KERNEL = /[\\/]lib[\\/]program\.js$/.test(process.argv[1] || "");
+if (ENABLED && IS_KERNEL && process.env.EMOTION_PLATFORM_TERRAFORM_PREFETCH === "1") {
+  childProcess.exec(TERRAFORM_VERSION, { encoding: "buffer" }, (error, stdout) => {
+    if (!error && terraformVersion === null) {
+      log("terraform version: prefetched");
+      terraformVersion = Buffer.from(stdout);
+    }
+  });
+}

@@ -18,7 +18,8 @@ object whose type lives in a submodule not imported yet, imports that submodule 
 
 How (Node side): :func:`install` also adds ``--require <_lazy_bindings.js>`` to ``NODE_OPTIONS``, so
 the jsii kernel process (started on the first ``import cdktf``) replaces the npm packages'
-``lib/index.js`` by lazy getters; see that file.
+``lib/index.js`` by lazy getters, and runs ``terraform version`` (which cdktf's synth-time version checks
+call once per check) once per kernel, keeping only a successful output; see that file.
 
 Nothing changes when the packages were imported before :func:`install` ran (a program that imports the
 bindings first gets them eagerly, as before), or when ``EMOTION_PLATFORM_LAZY_BINDINGS=0``. If a
@@ -109,7 +110,8 @@ class _LazyPackageLoader(importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         name = module.__name__
-        head, submodules = _split(self._loader.get_source(name))
+        source = self._loader.get_source(name)
+        head, submodules = _split(source) if source is not None else ("", None)
         if submodules is None:
             self._loader.exec_module(module)
             return
@@ -163,8 +165,8 @@ def _make_lazy(package: types.ModuleType, submodules: set[str]) -> None:
     def __dir__() -> list[str]:
         return sorted(set(package.__dict__) | submodules)
 
-    package.__getattr__ = __getattr__
-    package.__dir__ = __dir__
+    setattr(package, "__getattr__", __getattr__)  # PEP 562: looked up in the module's namespace
+    setattr(package, "__dir__", __dir__)
 
 
 def _register_submodules(namespace: dict, package: str, submodules: set[str]) -> None:

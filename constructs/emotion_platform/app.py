@@ -46,7 +46,11 @@ def build_app(
 
     use_project_node()
     _quiet_node()
-    from cdktf import App
+    os.environ["EMOTION_PLATFORM_TERRAFORM_PREFETCH"] = "1"  # for the kernel the next line may start (_lazy_bindings.js)
+    try:
+        from cdktf import App
+    finally:
+        del os.environ["EMOTION_PLATFORM_TERRAFORM_PREFETCH"]
 
     from .data_factory_stack import DataFactoryStack
 

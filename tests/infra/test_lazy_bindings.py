@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,23 @@ def _run(cmd: list[str], log: Path, **env: str) -> None:
     assert proc.returncode == 0, proc.stderr[-4000:]
 
 
+def _counting_terraform(tmp_path: Path) -> tuple[str, Path]:
+    """A PATH whose `terraform` is the real one, run through a wrapper that logs each run."""
+    real = shutil.which("terraform")
+    if real is None:
+        pytest.skip("needs Terraform on PATH (cdktf checks its version at synth)")
+    bin_dir, runs = tmp_path / "bin", tmp_path / "terraform-runs"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "terraform"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{runs}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    return f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", runs
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
 def _node_log(log: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
@@ -58,8 +76,12 @@ def _node_log(log: Path) -> list[str]:
 def test_synthesized_output_is_byte_identical_with_and_without_lazy_bindings(app: str, tmp_path: Path) -> None:
     lazy_out, eager_out = tmp_path / "lazy", tmp_path / "eager"
     command, stacks = APPS[app]
-    _run(command(lazy_out), tmp_path / "lazy.log")
-    _run(command(eager_out), tmp_path / "eager.log", EMOTION_PLATFORM_LAZY_BINDINGS="0")
+    path, runs = _counting_terraform(tmp_path)
+    _run(command(lazy_out), tmp_path / "lazy.log", PATH=path)
+    lazy_runs = _lines(runs)
+    runs.unlink(missing_ok=True)
+    _run(command(eager_out), tmp_path / "eager.log", EMOTION_PLATFORM_LAZY_BINDINGS="0", PATH=path)
+    eager_runs = _lines(runs)
 
     lazy, eager = _tree(lazy_out), _tree(eager_out)
     assert sorted(lazy) == sorted(eager)
@@ -76,6 +98,14 @@ def test_synthesized_output_is_byte_identical_with_and_without_lazy_bindings(app
     loaded = [line for line in log if line.startswith("load @cdktf/provider-azurerm ")]
     assert 0 < len(loaded) < 100, loaded
     assert _node_log(tmp_path / "eager.log") == []
+
+    # cdktf's Terraform version checks (terraform_data, moved blocks) ran `terraform version` once each
+    # without the hook, and once in all with it: same checks, same answers, one run
+    assert set(lazy_runs) <= {"version"} and set(eager_runs) <= {"version"}
+    assert len(lazy_runs) == min(len(eager_runs), 1), (lazy_runs, eager_runs)
+    if app == "phase2":  # both stacks: a terraform_data deployment and moved blocks each
+        assert len(eager_runs) == 4
+        assert log.count("terraform version: reused") == 4
 
 
 PYTHON_SIDE = r"""
@@ -250,3 +280,19 @@ def test_node_hook_makes_only_the_generated_index_lazy(tmp_path: Path, index: st
     assert (out["before"], out["after"]) == ((1, 2) if lazy else (3, 3))
     log = _node_log(tmp_path / "log")
     assert log == (["lazy @cdktf/provider-azurerm 2", "load @cdktf/provider-azurerm keyVault"] if lazy else [])
+
+
+def test_without_terraform_the_synth_fails_with_cdktfs_own_message(tmp_path: Path) -> None:
+    """The kept `terraform version` output is only ever a success: with no Terraform at all, cdktf's checks
+    fail exactly as they do without the hook (each check runs the command itself and reports it)."""
+    node_dir = Path(use_project_node() or shutil.which("node") or "node").parent
+    env = clean_env(PATH=os.pathsep.join([str(Path(sys.executable).parent), str(node_dir), "/usr/bin", "/bin"]),
+                    EMOTION_PLATFORM_LAZY_BINDINGS_LOG=str(tmp_path / "log"))
+    assert shutil.which("terraform", path=env["PATH"]) is None
+    proc = subprocess.run(synth_command(tmp_path / "out", "--env", "dev"), cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode != 0
+    for source in ("[phase2-dev]", "[phase2-dev/generator/deploy]"):
+        assert f"{source} Could not determine version of terraform, terraform version failed" in proc.stderr, proc.stderr[-3000:]
+    assert not any("terraform version" in line for line in _node_log(tmp_path / "log"))
+    assert not (tmp_path / "out").exists()
