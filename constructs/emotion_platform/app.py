@@ -181,11 +181,17 @@ def _display(path: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="main.py", description="Synthesize the Phase 2 stacks (Terraform JSON) into cdktf.out/.")
+    parser = argparse.ArgumentParser(
+        prog="main.py", description="Synthesize the Phase 2 stacks (Terraform JSON) into cdktf.out/."
+    )
     parser.add_argument("--env", action="append", help="environment to synthesize (repeatable; default: every config/*.toml)")
-    parser.add_argument("--outdir", default=os.environ.get("CDKTF_OUTDIR", DEFAULT_OUTDIR), help="output directory (default: %(default)s)")
+    parser.add_argument(
+        "--outdir", default=os.environ.get("CDKTF_OUTDIR", DEFAULT_OUTDIR), help="output directory (default: %(default)s)"
+    )
     parser.add_argument("--config-dir", type=Path, help="directory of <env>.toml files (default: config/ in the repository)")
-    parser.add_argument("--function-dir", type=Path, help="Functions project to package (default: function_app/ in the repository)")
+    parser.add_argument(
+        "--function-dir", type=Path, help="Functions project to package (default: function_app/ in the repository)"
+    )
     args = parser.parse_args(argv)
     # The cdktf CLI (which sets CDKTF_OUTDIR) shows an app's stderr as errors: progress goes to stdout there.
     stream = sys.stdout if "CDKTF_OUTDIR" in os.environ else sys.stderr

@@ -63,10 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m emotion_platform", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("silver", help="clean bronze CSV into silver Parquet (DuckDB)",
-                       description="Clean bronze CSV files into partitioned silver Parquet, a quarantine and "
-                                   "a data-quality report. Locations are folders or az://container/prefix "
-                                   "(connection string from --connection-string or AZURE_STORAGE_CONNECTION_STRING).")
+    s = sub.add_parser(
+        "silver",
+        help="clean bronze CSV into silver Parquet (DuckDB)",
+        description="Clean bronze CSV files into partitioned silver Parquet, a quarantine and "
+        "a data-quality report. Locations are folders or az://container/prefix "
+        "(connection string from --connection-string or AZURE_STORAGE_CONNECTION_STRING).",
+    )
     s.add_argument("--bronze", required=True, help="bronze folder or az://container/prefix (all *.csv below it)")
     s.add_argument("--silver", required=True, help="silver folder or az://container/prefix")
     s.add_argument("--quarantine", help="quarantine location (default: next to silver, named 'quarantine')")
@@ -74,24 +77,51 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--memory-limit", type=memory_limit, default="1GB", help="DuckDB memory_limit (default 1GB)")
     s.add_argument("--threads", type=positive_int, help="DuckDB threads (default: all cores)")
     s.add_argument("--full", action="store_true", help="recompute silver from all bronze instead of merging new files")
-    s.add_argument("--sorted", action="store_true", help="order rows by partition and key (byte-identical files "
-                   "on a full recompute; costs a full sort)")
+    s.add_argument(
+        "--sorted",
+        action="store_true",
+        help="order rows by partition and key (byte-identical files on a full recompute; costs a full sort)",
+    )
     s.add_argument("--contract", type=Path, help="a contract JSON file (default: the packaged contract)")
-    s.add_argument("--connection-string", help="storage connection string for az:// locations "
-                   "(prefer the AZURE_STORAGE_CONNECTION_STRING environment variable: flags show in process lists)")
-    s.add_argument("--work-dir", help="where to stage downloads, spill and the report (default: the system temp "
-                   "folder); work folders of killed runs found there are removed")
-    s.add_argument("--wait", nargs="?", type=wait_seconds, const=float("inf"), metavar="SECONDS",
-                   help="when another run holds the silver lock, wait for it (up to SECONDS; without a value, "
-                        "as long as it takes) instead of exiting with status 3")
-    s.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
-                   help="duckdb (default): the SQL rendered from the contract; spark: the deployed Data Flow Script "
-                        "(from --data-flow) run on Spark")
-    s.add_argument("--data-flow", type=Path, metavar="CDK_TF_JSON",
-                   help="with --engine spark: the synthesized cdk.tf.json whose data flow runs "
-                        "(default: cdktf.out/stacks/*-dev/cdk.tf.json)")
-    s.add_argument("--master", dest="spark_master", metavar="URL",
-                   help="with --engine spark: the Spark master (default $SPARK_MASTER or local[2])")
+    s.add_argument(
+        "--connection-string",
+        help="storage connection string for az:// locations "
+        "(prefer the AZURE_STORAGE_CONNECTION_STRING environment variable: flags show in process lists)",
+    )
+    s.add_argument(
+        "--work-dir",
+        help="where to stage downloads, spill and the report (default: the system temp "
+        "folder); work folders of killed runs found there are removed",
+    )
+    s.add_argument(
+        "--wait",
+        nargs="?",
+        type=wait_seconds,
+        const=float("inf"),
+        metavar="SECONDS",
+        help="when another run holds the silver lock, wait for it (up to SECONDS; without a value, "
+        "as long as it takes) instead of exiting with status 3",
+    )
+    s.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="duckdb (default): the SQL rendered from the contract; spark: the deployed Data Flow Script "
+        "(from --data-flow) run on Spark",
+    )
+    s.add_argument(
+        "--data-flow",
+        type=Path,
+        metavar="CDK_TF_JSON",
+        help="with --engine spark: the synthesized cdk.tf.json whose data flow runs "
+        "(default: cdktf.out/stacks/*-dev/cdk.tf.json)",
+    )
+    s.add_argument(
+        "--master",
+        dest="spark_master",
+        metavar="URL",
+        help="with --engine spark: the Spark master (default $SPARK_MASTER or local[2])",
+    )
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
@@ -150,19 +180,33 @@ def _cmd_silver(args: argparse.Namespace) -> int:
         from .silver.engines import EngineError
 
         raise EngineError("--data-flow and --master apply to --engine spark only")
-    outcome = run_silver(args.bronze, args.silver, quarantine=args.quarantine, report=report_uri, full=args.full,
-                         contract=contract, memory_limit=args.memory_limit, threads=args.threads,
-                         connection_string=args.connection_string, work_dir=args.work_dir,
-                         sort_output=args.sorted, wait=args.wait, progress=say, engine=engine)
+    outcome = run_silver(
+        args.bronze,
+        args.silver,
+        quarantine=args.quarantine,
+        report=report_uri,
+        full=args.full,
+        contract=contract,
+        memory_limit=args.memory_limit,
+        threads=args.threads,
+        connection_string=args.connection_string,
+        work_dir=args.work_dir,
+        sort_output=args.sorted,
+        wait=args.wait,
+        progress=say,
+        engine=engine,
+    )
     report = outcome.report
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         q = ", ".join(f"{k} {v}" for k, v in report["quarantined_by_reason"].items() if v) or "none"
-        print(f"{report['mode']}: {report['rows_in']:,} rows in, {report['quarantined_rows']:,} quarantined ({q}), "
-              f"{report['duplicates_removed']:,} duplicates removed; silver {report['silver_rows_before']:,} -> "
-              f"{report['silver_rows_after']:,} rows\nsilver: {outcome.silver_uri}\nquarantine: "
-              f"{outcome.quarantine_uri}\nreport: {outcome.report_uri}/report.md")
+        print(
+            f"{report['mode']}: {report['rows_in']:,} rows in, {report['quarantined_rows']:,} quarantined ({q}), "
+            f"{report['duplicates_removed']:,} duplicates removed; silver {report['silver_rows_before']:,} -> "
+            f"{report['silver_rows_after']:,} rows\nsilver: {outcome.silver_uri}\nquarantine: "
+            f"{outcome.quarantine_uri}\nreport: {outcome.report_uri}/report.md"
+        )
     return 0
 
 
@@ -212,8 +256,11 @@ def _failure_message(exc: BaseException) -> tuple[int, str] | None:
         return EXIT_FAILED, f"{exc.strerror or exc}{where}{hint}"
     if isinstance(exc, duckdb.Error):
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        hint = (" (free some space, or point --work-dir at a larger disk)"
-                if "space left" in text.lower() or "disk" in text.lower() else "")
+        hint = (
+            " (free some space, or point --work-dir at a larger disk)"
+            if "space left" in text.lower() or "disk" in text.lower()
+            else ""
+        )
         return EXIT_FAILED, f"DuckDB: {text[:500]}{hint}"
     if isinstance(exc, AzureError):
         text = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]

@@ -333,7 +333,11 @@ def parse_config(data: Mapping[str, Any], *, name: str, source: Path, backend_ov
     config_checks.reject_standalone_only(data, mode=foundation.mode, source=source)
     names = [foundation.bronze_container, storage_raw["silver_container"], storage_raw["quarantine_container"]]
     if len(set(names)) != 3:
-        raise r.fail("storage.silver_container / storage.quarantine_container", names, "bronze, silver and quarantine must be different containers")
+        raise r.fail(
+            "storage.silver_container / storage.quarantine_container",
+            names,
+            "bronze, silver and quarantine must be different containers",
+        )
     if function.storage_account_name == foundation.storage_account_name:
         raise r.fail(
             "function.storage_account_name",
@@ -380,6 +384,7 @@ def config_files(config_dir: Path | None = None) -> dict[str, Path]:
 def read_toml(path: Path) -> dict[str, Any]:
     """The parsed file, or one ``ConfigError`` for whatever a hand-edited file can be instead: a folder,
     unreadable, UTF-16 or Latin-1, UTF-8 with a byte-order mark, not TOML."""
+
     def fail(what: str, value: Any, rule: str) -> ConfigError:
         return ConfigError(f"{path}: {what} = {value}: {rule}")
 
@@ -394,14 +399,20 @@ def read_toml(path: Path) -> dict[str, Any]:
     if b"\x00" in raw[:4096]:  # UTF-16 without a byte-order mark, UTF-32, or not a text file
         raise fail("(encoding)", "NUL bytes (UTF-16 or UTF-32?)", "TOML files are UTF-8 text: save the file as UTF-8")
     if raw.startswith(codecs.BOM_UTF8):
-        raise fail("(encoding)", "UTF-8 with a byte-order mark (BOM)",
-                   "TOML files are UTF-8 without a BOM: save it as 'UTF-8', not 'UTF-8 with BOM'")
+        raise fail(
+            "(encoding)",
+            "UTF-8 with a byte-order mark (BOM)",
+            "TOML files are UTF-8 without a BOM: save it as 'UTF-8', not 'UTF-8 with BOM'",
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise fail(f"(encoding) line {line}", f"byte 0x{raw[exc.start]:02x}",
-                   "not UTF-8 (a Latin-1 or Windows-1252 file?): TOML files are UTF-8: save the file as UTF-8") from None
+        raise fail(
+            f"(encoding) line {line}",
+            f"byte 0x{raw[exc.start]:02x}",
+            "not UTF-8 (a Latin-1 or Windows-1252 file?): TOML files are UTF-8: save the file as UTF-8",
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -432,8 +443,10 @@ def load_all(envs: Sequence[str] | None = None, config_dir: Path | None = None) 
             raise ConfigError(f"command line: --env = {name!r}: given more than once; each environment is synthesized once")
     for name in names:
         if name not in files:
-            raise ConfigError(f"command line: --env = {name!r}: no {name}.toml in {config_dir or DEFAULT_CONFIG_DIR} "
-                              f"(known: {', '.join(files)})")
+            raise ConfigError(
+                f"command line: --env = {name!r}: no {name}.toml in {config_dir or DEFAULT_CONFIG_DIR} "
+                f"(known: {', '.join(files)})"
+            )
     configs = {name: load_config(name, config_dir) for name in files}
     config_checks.check_across(list(configs.values()))
     return [configs[name] for name in names]

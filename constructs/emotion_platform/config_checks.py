@@ -94,8 +94,12 @@ class _Claim:
 
 def _global_names(config: "EnvironmentConfig") -> Iterator[_Claim]:
     f, fn = config.foundation, config.function
-    yield _Claim("storage account", f.storage_account_name, "foundation.storage_account_name", f.storage_account_name, config.source)
-    yield _Claim("storage account", fn.storage_account_name, "function.storage_account_name", fn.storage_account_name, config.source)
+    yield _Claim(
+        "storage account", f.storage_account_name, "foundation.storage_account_name", f.storage_account_name, config.source
+    )
+    yield _Claim(
+        "storage account", fn.storage_account_name, "function.storage_account_name", fn.storage_account_name, config.source
+    )
     yield _Claim("Key Vault", f.key_vault_name.lower(), "foundation.key_vault_name", f.key_vault_name, config.source)
     yield _Claim("Function App", fn.name.lower(), "function.name", fn.name, config.source)
     yield _Claim("Data Factory", config.data_factory.name.lower(), "data_factory.name", config.data_factory.name, config.source)
@@ -118,10 +122,14 @@ def check_across(configs: Sequence["EnvironmentConfig"]) -> None:
             other = seen.get((claim.kind, claim.key))
             if other is not None and other.source != claim.source:
                 if claim.kind == "state blob":
-                    rule = (f"two environments would share one Terraform state ({claim.key}, also {other.source}'s "
-                            f"{other.field}): give each environment its own state.key")
+                    rule = (
+                        f"two environments would share one Terraform state ({claim.key}, also {other.source}'s "
+                        f"{other.field}): give each environment its own state.key"
+                    )
                 else:
-                    rule = (f"{claim.kind} names are globally unique in Azure and {other.source} already uses it "
-                            f"({other.field}): each environment needs its own")
+                    rule = (
+                        f"{claim.kind} names are globally unique in Azure and {other.source} already uses it "
+                        f"({other.field}): each environment needs its own"
+                    )
                 raise _error(claim.source, claim.field, claim.value, rule)
             seen.setdefault((claim.kind, claim.key), claim)

@@ -90,8 +90,12 @@ class DataFactoryStack(TerraformStack):
         self.client = DataAzurermClientConfig(self, "client")
 
         self.foundation = Foundation(
-            self, "foundation", config=config, tenant_id=self.client.tenant_id,
-            subscription_id=self.client.subscription_id, deployer_object_id=self.client.object_id,
+            self,
+            "foundation",
+            config=config,
+            tenant_id=self.client.tenant_id,
+            subscription_id=self.client.subscription_id,
+            deployer_object_id=self.client.object_id,
         )
         storage, vault = self.foundation.storage, self.foundation.vault
         rg, location, tags = self.foundation.resource_group_name, config.location, dict(config.tags)
@@ -208,8 +212,11 @@ class DataFactoryStack(TerraformStack):
     def _silver_pipeline(self, config: EnvironmentConfig) -> SilverPipeline:
         generator = None
         if config.pipeline.call_generator:
-            generator = GeneratorCall(function_app_url=self.function.url, key_secret=self.secrets[GENERATOR_KEY_SECRET],
-                                      rows=config.pipeline.generator_rows)
+            generator = GeneratorCall(
+                function_app_url=self.function.url,
+                key_secret=self.secrets[GENERATOR_KEY_SECRET],
+                rows=config.pipeline.generator_rows,
+            )
         f = self.foundation
         return SilverPipeline(
             self,
@@ -251,6 +258,8 @@ class DataFactoryStack(TerraformStack):
         for name, value in out.items():
             TerraformOutput(self, name, value=value)
         # Secret-bearing values: marked sensitive, so plans and logs show them redacted.
-        TerraformOutput(self, "application_insights_connection_string", value=self.function.insights.connection_string, sensitive=True)
+        TerraformOutput(
+            self, "application_insights_connection_string", value=self.function.insights.connection_string, sensitive=True
+        )
         # Where the secrets are (not what they hold): versionless URIs for Key Vault references.
         TerraformOutput(self, "secret_uris", value={name: secret.versionless_id for name, secret in sorted(self.secrets.items())})

@@ -88,10 +88,16 @@ def mermaid(doc: dict) -> str:
         path = block["//"]["metadata"]["path"].split("/", 1)[1]
         node = "n" + str(len(ids) + 1)
         ids[(type_, key)] = node
-        name = block.get("name") if isinstance(block.get("name"), str) and "${" not in block.get("name", "") else path.rsplit("/", 1)[-1]
+        name = (
+            block.get("name")
+            if isinstance(block.get("name"), str) and "${" not in block.get("name", "")
+            else path.rsplit("/", 1)[-1]
+        )
         existing = " (existing)" if block["__kind"] == "data" and type_ not in COMPUTED else ""
         label = f"{LABELS[type_]}{existing}<br/>{name}"
-        shape = f'{node}[("{label}")]' if type_ in ("azurerm_storage_container", "azurerm_key_vault_secret") else f'{node}["{label}"]'
+        shape = (
+            f'{node}[("{label}")]' if type_ in ("azurerm_storage_container", "azurerm_key_vault_secret") else f'{node}["{label}"]'
+        )
         group = path.split("/", 1)[0] if "/" in path else ""
         groups.setdefault(GROUPS.get(group, group), []).append(shape)
 

@@ -35,8 +35,16 @@ class Foundation(Construct):
     silver: BlobContainer
     quarantine: BlobContainer
 
-    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig, tenant_id: str, subscription_id: str,
-                 deployer_object_id: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: EnvironmentConfig,
+        tenant_id: str,
+        subscription_id: str,
+        deployer_object_id: str,
+    ) -> None:
         super().__init__(scope, id)
         f, s, kv = config.foundation, config.storage, config.key_vault
         tags = dict(config.tags)
@@ -46,7 +54,9 @@ class Foundation(Construct):
         deployer = self.deployer if kv.assign_deployer_role else None
         if f.mode == "standalone":
             if f.create_resource_group:
-                self.resource_group = ResourceGroup(self, "resource-group", name=f.resource_group_name, location=config.location, tags=tags)
+                self.resource_group = ResourceGroup(
+                    self, "resource-group", name=f.resource_group_name, location=config.location, tags=tags
+                )
             else:  # pre-created per environment, so the deployer's rights end at this group
                 self.resource_group = DataAzurermResourceGroup(self, "resource-group", name=f.resource_group_name)
             rg = self.resource_group.name
@@ -64,7 +74,10 @@ class Foundation(Construct):
             self._workspace_id = self.workspace.id
             self.workspace_lookup = None
             self.workspace_diagnostics = to_log_analytics(
-                self, "workspace-diagnostics", target_resource_id=self.workspace.id, workspace_id=self.workspace.id,
+                self,
+                "workspace-diagnostics",
+                target_resource_id=self.workspace.id,
+                workspace_id=self.workspace.id,
                 log_category_group="audit",  # who queried what (LAQueryLogs)
             )
             self.storage = SilverStorage(
@@ -81,7 +94,9 @@ class Foundation(Construct):
                 # Keys exist only where a connection string is part of the design; then they sign only the
                 # Function's bronze SAS, and the account refuses any SAS living longer than that one.
                 shared_access_key_enabled=config.function.storage_mode == "connection_string",
-                max_sas_valid_days=config.function.sas_valid_days if config.function.storage_mode == "connection_string" else None,
+                max_sas_valid_days=config.function.sas_valid_days
+                if config.function.storage_mode == "connection_string"
+                else None,
                 allowed_ip_ranges=s.allowed_ip_ranges,
                 lifecycle_policy=s.lifecycle_policy,
                 bronze_cool_after_days=s.bronze_cool_after_days,
@@ -113,27 +128,48 @@ class Foundation(Construct):
             # Not data.azurerm_log_analytics_workspace: it reads the workspace's shared keys into state.
             # The id is built from names; a keyless lookup fails the plan with one message if it is wrong.
             self.workspace = None
-            self._workspace_id = (f"/subscriptions/{subscription_id}/resourceGroups/{f.resource_group_name}"
-                                  f"/providers/Microsoft.OperationalInsights/workspaces/{f.log_analytics_workspace_name}")
-            self.workspace_lookup = DataAzurermResources(
-                self, "workspace", resource_group_name=f.resource_group_name,
-                type="Microsoft.OperationalInsights/workspaces", name=f.log_analytics_workspace_name,
+            self._workspace_id = (
+                f"/subscriptions/{subscription_id}/resourceGroups/{f.resource_group_name}"
+                f"/providers/Microsoft.OperationalInsights/workspaces/{f.log_analytics_workspace_name}"
             )
-            self.workspace_lookup.add_override("lifecycle.postcondition", [{
-                "condition": "${length(self.resources) == 1}",
-                "error_message": (f"foundation.log_analytics_workspace_name = '{f.log_analytics_workspace_name}': no such Log Analytics "
-                                  f"workspace in resource group '{f.resource_group_name}' (config/{config.name}.toml)"),
-            }])
+            self.workspace_lookup = DataAzurermResources(
+                self,
+                "workspace",
+                resource_group_name=f.resource_group_name,
+                type="Microsoft.OperationalInsights/workspaces",
+                name=f.log_analytics_workspace_name,
+            )
+            self.workspace_lookup.add_override(
+                "lifecycle.postcondition",
+                [
+                    {
+                        "condition": "${length(self.resources) == 1}",
+                        "error_message": (
+                            f"foundation.log_analytics_workspace_name = '{f.log_analytics_workspace_name}': no such Log Analytics "
+                            f"workspace in resource group '{f.resource_group_name}' (config/{config.name}.toml)"
+                        ),
+                    }
+                ],
+            )
             self.storage = SilverStorage.from_existing(
-                self, "storage", name=f.storage_account_name, resource_group_name=f.resource_group_name,
+                self,
+                "storage",
+                name=f.storage_account_name,
+                resource_group_name=f.resource_group_name,
                 subscription_id=subscription_id,
             )
             self.bronze = self.storage.container(f.bronze_container)  # Phase 1's: referenced, verified at plan
             self.silver = self.storage.add_container(s.silver_container, id="silver", metadata={"layer": "silver"})
-            self.quarantine = self.storage.add_container(s.quarantine_container, id="quarantine", metadata={"layer": "quarantine"})
+            self.quarantine = self.storage.add_container(
+                s.quarantine_container, id="quarantine", metadata={"layer": "quarantine"}
+            )
             if s.lifecycle_policy:  # replaces Phase 1's single management policy: off unless asked for
-                self.storage.add_lifecycle_policy(cool=self.bronze, cool_after_days=s.bronze_cool_after_days,
-                                                  expire=self.quarantine, expire_after_days=s.quarantine_delete_after_days)
+                self.storage.add_lifecycle_policy(
+                    cool=self.bronze,
+                    cool_after_days=s.bronze_cool_after_days,
+                    expire=self.quarantine,
+                    expire_after_days=s.quarantine_delete_after_days,
+                )
             self.vault = SecretsVault.from_existing(
                 self,
                 "vault",

@@ -175,9 +175,15 @@ class GeneratorFunction(Construct):
             tags=tags,
         )
         self.package_container = StorageContainer(
-            self, "package-container", name="app-package", storage_account_id=self.runtime_storage.id, container_access_type="private"
+            self,
+            "package-container",
+            name="app-package",
+            storage_account_id=self.runtime_storage.id,
+            container_access_type="private",
         )
-        self.identity = UserAssignedIdentity(self, "identity", name=f"id-{name}", resource_group_name=resource_group_name, location=location, tags=tags)
+        self.identity = UserAssignedIdentity(
+            self, "identity", name=f"id-{name}", resource_group_name=resource_group_name, location=location, tags=tags
+        )
         self.insights = ApplicationInsights(
             self,
             "insights",
@@ -190,16 +196,41 @@ class GeneratorFunction(Construct):
             tags=tags,
         )
         self.plan = ServicePlan(
-            self, "plan", name=f"asp-{name}", resource_group_name=resource_group_name, location=location, os_type="Linux", sku_name="FC1", tags=tags
+            self,
+            "plan",
+            name=f"asp-{name}",
+            resource_group_name=resource_group_name,
+            location=location,
+            os_type="Linux",
+            sku_name="FC1",
+            tags=tags,
         )
 
         uai = self.identity.principal_id
         # Trigger labels of the RBAC wait (stable, whatever the grants' construct ids are).
         labelled = [
-            ("host-storage-owner", roles.grant(self, grantee=self.identity, role=roles.BLOB_DATA_OWNER, on=self.runtime_storage.id,
-                                               target="runtime-storage", id="host-storage-owner")),
-            ("insights-publisher", roles.grant(self, grantee=self.identity, role=roles.MONITORING_METRICS_PUBLISHER,
-                                               on=self.insights.id, target="insights", id="insights-publisher")),
+            (
+                "host-storage-owner",
+                roles.grant(
+                    self,
+                    grantee=self.identity,
+                    role=roles.BLOB_DATA_OWNER,
+                    on=self.runtime_storage.id,
+                    target="runtime-storage",
+                    id="host-storage-owner",
+                ),
+            ),
+            (
+                "insights-publisher",
+                roles.grant(
+                    self,
+                    grantee=self.identity,
+                    role=roles.MONITORING_METRICS_PUBLISHER,
+                    on=self.insights.id,
+                    target="insights",
+                    id="insights-publisher",
+                ),
+            ),
         ]
         if storage_mode == "identity":  # on the lake, its construct id derived from this identity: generators never collide
             labelled.append(("bronze-writer", bronze.lake.grant_write(self.identity, container=bronze)))
@@ -257,8 +288,9 @@ class GeneratorFunction(Construct):
         # Application Insights is workspace-based already (its telemetry lands in the same workspace);
         # a diagnostic setting on it would only ingest the same data twice.
         self.diagnostics = {
-            "app": to_log_analytics(self, "app-diagnostics", target_resource_id=self.app.id,
-                                    workspace_id=log_analytics_workspace_id),  # allLogs: FunctionAppLogs
+            "app": to_log_analytics(
+                self, "app-diagnostics", target_resource_id=self.app.id, workspace_id=log_analytics_workspace_id
+            ),  # allLogs: FunctionAppLogs
             "runtime-blob": to_log_analytics(
                 self,
                 "runtime-blob-diagnostics",
@@ -414,15 +446,24 @@ def _validate(props: dict) -> None:
     values["tags"] = dict(values["tags"] or {})
     validation.check_all("GeneratorFunction", values, _RULES)
     if not isinstance(props["bronze"], BlobContainer):
-        raise validation.ValidationError("GeneratorFunction.bronze", props["bronze"],
-                                         "must be a container object: lake.container('bronze') or lake.add_container(...)")
+        raise validation.ValidationError(
+            "GeneratorFunction.bronze",
+            props["bronze"],
+            "must be a container object: lake.container('bronze') or lake.add_container(...)",
+        )
     if props["storage_mode"] == "connection_string":
         if props["vault"] is None or props["bronze_connection_secret"] is None:
-            raise validation.ValidationError("GeneratorFunction.bronze_connection_secret", props["bronze_connection_secret"],
-                                             "storage_mode 'connection_string' needs vault= and bronze_connection_secret= (a Key Vault reference)")
+            raise validation.ValidationError(
+                "GeneratorFunction.bronze_connection_secret",
+                props["bronze_connection_secret"],
+                "storage_mode 'connection_string' needs vault= and bronze_connection_secret= (a Key Vault reference)",
+            )
         if not isinstance(props["bronze_connection_secret"], VaultSecret):
-            raise validation.ValidationError("GeneratorFunction.bronze_connection_secret", props["bronze_connection_secret"],
-                                             "must be a secret object: vault.secret(name) or vault.add_secret(...)")
+            raise validation.ValidationError(
+                "GeneratorFunction.bronze_connection_secret",
+                props["bronze_connection_secret"],
+                "must be a secret object: vault.secret(name) or vault.add_secret(...)",
+            )
 
 
 def _default_staging() -> Path:

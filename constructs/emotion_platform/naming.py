@@ -96,7 +96,9 @@ NAME_RULES: dict[str, Check] = {
         "Data Factory names may not contain consecutive hyphens",
     ),
     "container": limits.check_container_name,  # the Function checks its setting with the same rule
-    "state_key": _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,1023}", "a state key is a blob name: letters, digits, '.', '_', '-', '/'"),
+    "state_key": _pattern(
+        r"[A-Za-z0-9][A-Za-z0-9._/-]{0,1023}", "a state key is a blob name: letters, digits, '.', '_', '-', '/'"
+    ),
     "environment": _pattern(r"[a-z][a-z0-9]{1,9}", "environment names are 2-10 lower-case letters and digits"),
 }
 
@@ -154,7 +156,9 @@ _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:
 
 
 def check_rfc3339(value: object) -> str | None:
-    rule = "must be an RFC 3339 date-time with a time zone, such as '2026-01-01T02:00:00Z' (YYYY-MM-DDTHH:MM:SS, then Z or +HH:MM)"
+    rule = (
+        "must be an RFC 3339 date-time with a time zone, such as '2026-01-01T02:00:00Z' (YYYY-MM-DDTHH:MM:SS, then Z or +HH:MM)"
+    )
     if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         return rule
     try:  # the shape is right; the date and time must also exist (no month 13, no 25:00)
@@ -190,12 +194,18 @@ def check_ip_range(value: object) -> str | None:
 
 
 _NON_PUBLIC = (
-    ("a private (RFC 1918) range", lambda n: any(n.subnet_of(p) for p in map(ipaddress.IPv4Network, ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")))),
+    (
+        "a private (RFC 1918) range",
+        lambda n: any(n.subnet_of(p) for p in map(ipaddress.IPv4Network, ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))),
+    ),
     ("loopback", lambda n: n.is_loopback),
     ("link-local", lambda n: n.is_link_local),
     ("shared address space (RFC 6598)", lambda n: n.subnet_of(ipaddress.IPv4Network("100.64.0.0/10"))),
     ("multicast", lambda n: n.is_multicast),
-    ("a documentation range (RFC 5737)", lambda n: any(n.subnet_of(ipaddress.IPv4Network(p)) for p in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))),
+    (
+        "a documentation range (RFC 5737)",
+        lambda n: any(n.subnet_of(ipaddress.IPv4Network(p)) for p in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")),
+    ),
 )
 
 

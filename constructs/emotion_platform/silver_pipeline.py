@@ -76,15 +76,28 @@ def _check(prop: str, value: object, rule: validation.Rule) -> None:
         raise SilverPipelineError(prop, value, problem)
 
 
-def _validate(*, name: str, factory: object, bronze: object, silver: object, quarantine: object,
-              compute: DataFlowCompute, schedule: PipelineSchedule, generator: GeneratorCall | None) -> None:
+def _validate(
+    *,
+    name: str,
+    factory: object,
+    bronze: object,
+    silver: object,
+    quarantine: object,
+    compute: DataFlowCompute,
+    schedule: PipelineSchedule,
+    generator: GeneratorCall | None,
+) -> None:
     _check("name", name, validation.check_adf_name)
     if not isinstance(factory, DataFactory):
-        raise SilverPipelineError("factory", factory, "must be the DataFactory resource (the pipeline grants its identity access)")
+        raise SilverPipelineError(
+            "factory", factory, "must be the DataFactory resource (the pipeline grants its identity access)"
+        )
     containers = {"bronze": bronze, "silver": silver, "quarantine": quarantine}
     for prop, value in containers.items():
         if not isinstance(value, BlobContainer):
-            raise SilverPipelineError(prop, value, "must be a container object: lake.container('<name>') or lake.add_container('<name>')")
+            raise SilverPipelineError(
+                prop, value, "must be a container object: lake.container('<name>') or lake.add_container('<name>')"
+            )
     assert isinstance(bronze, BlobContainer) and isinstance(silver, BlobContainer) and isinstance(quarantine, BlobContainer)
     if not (bronze.lake is silver.lake is quarantine.lake):
         raise SilverPipelineError("silver", silver.name, "bronze, silver and quarantine must be containers of one lake")
@@ -100,8 +113,11 @@ def _validate(*, name: str, factory: object, bronze: object, silver: object, qua
         _check("generator.function_name", generator.function_name, validation.check_function_name)
         _check("generator.rows", generator.rows, validation.rule("generator_rows"))
         if not isinstance(generator.key_secret, VaultSecret):
-            raise SilverPipelineError("generator.key_secret", generator.key_secret,
-                                      "must be a secret object (vault.secret(name) or vault.add_secret(...)): the factory reads the function key from it")
+            raise SilverPipelineError(
+                "generator.key_secret",
+                generator.key_secret,
+                "must be a secret object (vault.secret(name) or vault.add_secret(...)): the factory reads the function key from it",
+            )
 
 
 class SilverPipeline(Construct):
@@ -125,12 +141,31 @@ class SilverPipeline(Construct):
     ``trigger``; ``grants`` (the factory's role assignments); ``names`` (role -> Data Factory name).
     """
 
-    def __init__(self, scope: Construct, id: str, *, name: str, factory: DataFactory, bronze: BlobContainer,
-                 silver: BlobContainer, quarantine: BlobContainer,
-                 compute: DataFlowCompute = DataFlowCompute(), schedule: PipelineSchedule = PipelineSchedule(),
-                 generator: GeneratorCall | None = None, contract: SilverContract | None = None) -> None:
-        _validate(name=name, factory=factory, bronze=bronze, silver=silver, quarantine=quarantine,
-                  compute=compute, schedule=schedule, generator=generator)
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        factory: DataFactory,
+        bronze: BlobContainer,
+        silver: BlobContainer,
+        quarantine: BlobContainer,
+        compute: DataFlowCompute = DataFlowCompute(),
+        schedule: PipelineSchedule = PipelineSchedule(),
+        generator: GeneratorCall | None = None,
+        contract: SilverContract | None = None,
+    ) -> None:
+        _validate(
+            name=name,
+            factory=factory,
+            bronze=bronze,
+            silver=silver,
+            quarantine=quarantine,
+            compute=compute,
+            schedule=schedule,
+            generator=generator,
+        )
         super().__init__(scope, id)
         self.script: DataFlowScript = generate_script(contract)
         check(self.script.text, sources=self.script.sources, sinks=self.script.sinks)
@@ -142,10 +177,15 @@ class SilverPipeline(Construct):
         key_secret: VaultSecret | None = generator.key_secret if generator is not None else None
         p = name
         self.names = {
-            "lake": f"ls_{p}_datalake", "key_vault": f"ls_{p}_keyvault", "generator": f"ls_{p}_generator",
-            "bronze": f"ds_{p}_bronze_csv", "silver": f"ds_{p}_silver_parquet",
-            "quarantine": f"ds_{p}_quarantine_parquet", "data_flow": f"df_{p}_clean_events",
-            "runtime": f"ir-{p.replace('_', '-')}-dataflow", "pipeline": f"pl_{p}_clean_events",
+            "lake": f"ls_{p}_datalake",
+            "key_vault": f"ls_{p}_keyvault",
+            "generator": f"ls_{p}_generator",
+            "bronze": f"ds_{p}_bronze_csv",
+            "silver": f"ds_{p}_silver_parquet",
+            "quarantine": f"ds_{p}_quarantine_parquet",
+            "data_flow": f"df_{p}_clean_events",
+            "runtime": f"ir-{p.replace('_', '-')}-dataflow",
+            "pipeline": f"pl_{p}_clean_events",
             "trigger": f"tr_{p}_schedule",
         }
         # -- the factory's access: read bronze, write silver and quarantine, read the function key ----------
@@ -162,24 +202,36 @@ class SilverPipeline(Construct):
 
         # -- linked services: the factory's own identity, never a key or a connection string ---------
         self.lake_linked_service = DataFactoryLinkedServiceDataLakeStorageGen2(
-            self, "lake", name=self.names["lake"], data_factory_id=data_factory_id,
-            url=storage_dfs_endpoint, use_managed_identity=True,
+            self,
+            "lake",
+            name=self.names["lake"],
+            data_factory_id=data_factory_id,
+            url=storage_dfs_endpoint,
+            use_managed_identity=True,
             description="The data lake (bronze, silver, quarantine) through the factory's managed identity.",
         )
         self.key_vault_linked_service: DataFactoryLinkedServiceKeyVault | None = None
         if key_vault_id is not None:
             self.key_vault_linked_service = DataFactoryLinkedServiceKeyVault(
-                self, "key-vault", name=self.names["key_vault"], data_factory_id=data_factory_id,
-                key_vault_id=key_vault_id, description="Secrets the pipeline needs, read with the factory's identity.",
+                self,
+                "key-vault",
+                name=self.names["key_vault"],
+                data_factory_id=data_factory_id,
+                key_vault_id=key_vault_id,
+                description="Secrets the pipeline needs, read with the factory's identity.",
             )
 
         # -- datasets -----------------------------------------------------------------------------------
         plan = self.script.plan
         self.bronze_dataset = DataFactoryDatasetDelimitedText(
-            self, "bronze", name=self.names["bronze"], data_factory_id=data_factory_id,
+            self,
+            "bronze",
+            name=self.names["bronze"],
+            data_factory_id=data_factory_id,
             linked_service_name=self.lake_linked_service.name,
             azure_blob_fs_location=DataFactoryDatasetDelimitedTextAzureBlobFsLocation(
-                file_system=bronze_container, path=BRONZE_FOLDER),
+                file_system=bronze_container, path=BRONZE_FOLDER
+            ),
             first_row_as_header=True,
             # Empty column delimiter: each line is one value (mapping data flows only); the flow splits it.
             column_delimiter="",
@@ -187,19 +239,26 @@ class SilverPipeline(Construct):
             row_delimiter="\n",
             # No quote and no escape character: a value's quotes and backslashes are text, as in the
             # local engine (the provider sends "" as it is; ADF reads an empty quoteChar as none).
-            quote_character="", escape_character="",
+            quote_character="",
+            escape_character="",
             encoding="UTF-8",
             description=f"Bronze event CSV ({plan.delimiter.join(plan.header)}), read line by line.",
         )
         self.silver_dataset = DataFactoryDatasetParquet(
-            self, "silver", name=self.names["silver"], data_factory_id=data_factory_id,
+            self,
+            "silver",
+            name=self.names["silver"],
+            data_factory_id=data_factory_id,
             linked_service_name=self.lake_linked_service.name,
             azure_blob_fs_location=DataFactoryDatasetParquetAzureBlobFsLocation(file_system=silver_container),
             compression_codec="snappy",
             description="Silver events: normalized, standardized, deduplicated; event_date=YYYY-MM-DD folders.",
         )
         self.quarantine_dataset = DataFactoryDatasetParquet(
-            self, "quarantine", name=self.names["quarantine"], data_factory_id=data_factory_id,
+            self,
+            "quarantine",
+            name=self.names["quarantine"],
+            data_factory_id=data_factory_id,
             linked_service_name=self.lake_linked_service.name,
             azure_blob_fs_location=DataFactoryDatasetParquetAzureBlobFsLocation(file_system=quarantine_container),
             compression_codec="snappy",
@@ -209,17 +268,30 @@ class SilverPipeline(Construct):
         # -- the data flow ------------------------------------------------------------------------------
         sinks = dict(zip(self.script.sinks, (self.silver_dataset, self.quarantine_dataset)))
         self.data_flow = DataFactoryDataFlow(
-            self, "data-flow", name=self.names["data_flow"], data_factory_id=data_factory_id,
+            self,
+            "data-flow",
+            name=self.names["data_flow"],
+            data_factory_id=data_factory_id,
             script=terraform_escape(self.script.text),
-            source=[DataFactoryDataFlowSource(name=self.script.sources[0],
-                                              dataset=DataFactoryDataFlowSourceDataset(name=self.bronze_dataset.name))],
-            sink=[DataFactoryDataFlowSink(name=name, dataset=DataFactoryDataFlowSinkDataset(name=ds.name))
-                  for name, ds in sinks.items()],
+            source=[
+                DataFactoryDataFlowSource(
+                    name=self.script.sources[0], dataset=DataFactoryDataFlowSourceDataset(name=self.bronze_dataset.name)
+                )
+            ],
+            sink=[
+                DataFactoryDataFlowSink(name=name, dataset=DataFactoryDataFlowSinkDataset(name=ds.name))
+                for name, ds in sinks.items()
+            ],
             description=f"Silver contract v{plan.contract.version}, generated; do not edit in the portal.",
         )
         self.integration_runtime = DataFactoryIntegrationRuntimeAzure(
-            self, "runtime", name=self.names["runtime"], data_factory_id=data_factory_id, location="AutoResolve",
-            compute_type=compute.compute_type, core_count=compute.core_count,
+            self,
+            "runtime",
+            name=self.names["runtime"],
+            data_factory_id=data_factory_id,
+            location="AutoResolve",
+            compute_type=compute.compute_type,
+            core_count=compute.core_count,
             time_to_live_min=compute.time_to_live_min,
             description="Spark compute for the silver data flow.",
         )
@@ -231,53 +303,83 @@ class SilverPipeline(Construct):
         if generator is not None:
             assert self.key_vault_linked_service is not None and key_secret is not None
             self.function_linked_service = DataFactoryLinkedServiceAzureFunction(
-                self, "generator", name=self.names["generator"], data_factory_id=data_factory_id,
+                self,
+                "generator",
+                name=self.names["generator"],
+                data_factory_id=data_factory_id,
                 url=generator.function_app_url,
                 key_vault_key=DataFactoryLinkedServiceAzureFunctionKeyVaultKey(
-                    linked_service_name=self.key_vault_linked_service.name, secret_name=key_secret.name),
+                    linked_service_name=self.key_vault_linked_service.name, secret_name=key_secret.name
+                ),
                 description="The bronze generator Function; its key comes from Key Vault.",
             )
             depends.append(self.function_linked_service)
-            activities.append({
-                "name": GENERATE_ACTIVITY,
-                "type": "AzureFunctionActivity",
-                "dependsOn": [],
-                "policy": {"timeout": "0.00:05:00", "retry": 1, "retryIntervalInSeconds": 60,
-                           "secureOutput": False, "secureInput": False},
+            activities.append(
+                {
+                    "name": GENERATE_ACTIVITY,
+                    "type": "AzureFunctionActivity",
+                    "dependsOn": [],
+                    "policy": {
+                        "timeout": "0.00:05:00",
+                        "retry": 1,
+                        "retryIntervalInSeconds": 60,
+                        "secureOutput": False,
+                        "secureInput": False,
+                    },
+                    "userProperties": [],
+                    "linkedServiceName": {"referenceName": self.names["generator"], "type": "LinkedServiceReference"},
+                    "typeProperties": {
+                        "functionName": generator.function_name,
+                        "method": "POST",
+                        "body": {"rows": generator.rows},
+                    },
+                }
+            )
+        activities.append(
+            {
+                "name": CLEAN_ACTIVITY,
+                "type": "ExecuteDataFlow",
+                "dependsOn": [{"activity": GENERATE_ACTIVITY, "dependencyConditions": ["Succeeded"]}] if generator else [],
+                "policy": {
+                    "timeout": "0.04:00:00",
+                    "retry": 0,
+                    "retryIntervalInSeconds": 30,
+                    "secureOutput": False,
+                    "secureInput": False,
+                },
                 "userProperties": [],
-                "linkedServiceName": {"referenceName": self.names["generator"], "type": "LinkedServiceReference"},
-                "typeProperties": {"functionName": generator.function_name, "method": "POST",
-                                   "body": {"rows": generator.rows}},
-            })
-        activities.append({
-            "name": CLEAN_ACTIVITY,
-            "type": "ExecuteDataFlow",
-            "dependsOn": [{"activity": GENERATE_ACTIVITY, "dependencyConditions": ["Succeeded"]}] if generator else [],
-            "policy": {"timeout": "0.04:00:00", "retry": 0, "retryIntervalInSeconds": 30,
-                       "secureOutput": False, "secureInput": False},
-            "userProperties": [],
-            # Keys as go-azure-sdk spells them (the provider writes them back so): `dataFlow`, not the
-            # portal's `dataflow`, or every plan shows a change (tests/infra/test_activities_json.py).
-            "typeProperties": {
-                "dataFlow": {"referenceName": self.names["data_flow"], "type": "DataFlowReference"},
-                "integrationRuntime": {"referenceName": self.names["runtime"], "type": "IntegrationRuntimeReference"},
-                "compute": {"coreCount": compute.core_count, "computeType": compute.compute_type},
-                "traceLevel": "Fine",
-            },
-        })
+                # Keys as go-azure-sdk spells them (the provider writes them back so): `dataFlow`, not the
+                # portal's `dataflow`, or every plan shows a change (tests/infra/test_activities_json.py).
+                "typeProperties": {
+                    "dataFlow": {"referenceName": self.names["data_flow"], "type": "DataFlowReference"},
+                    "integrationRuntime": {"referenceName": self.names["runtime"], "type": "IntegrationRuntimeReference"},
+                    "compute": {"coreCount": compute.core_count, "computeType": compute.compute_type},
+                    "traceLevel": "Fine",
+                },
+            }
+        )
         self.activities = activities
         self.pipeline = DataFactoryPipeline(
-            self, "pipeline", name=self.names["pipeline"], data_factory_id=data_factory_id,
+            self,
+            "pipeline",
+            name=self.names["pipeline"],
+            data_factory_id=data_factory_id,
             activities_json=terraform_escape(json.dumps(activities, separators=(",", ":"))),
             concurrency=1,  # the flow truncates and rewrites silver: two runs must never overlap
             description="Bronze to silver: " + ("generate, then " if generator else "") + "clean with the contract's data flow.",
             depends_on=depends,
         )
         self.trigger = DataFactoryTriggerSchedule(
-            self, "trigger", name=self.names["trigger"], data_factory_id=data_factory_id,
+            self,
+            "trigger",
+            name=self.names["trigger"],
+            data_factory_id=data_factory_id,
             pipeline_name=self.pipeline.name,
-            frequency=schedule.frequency, interval=schedule.interval,
-            start_time=schedule.start_time, time_zone=schedule.time_zone, activated=schedule.activated,
+            frequency=schedule.frequency,
+            interval=schedule.interval,
+            start_time=schedule.start_time,
+            time_zone=schedule.time_zone,
+            activated=schedule.activated,
             description=f"Run the silver pipeline every {schedule.interval} {schedule.frequency.lower()}(s).",
         )
 

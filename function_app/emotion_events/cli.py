@@ -27,8 +27,11 @@ PROGRESS_FROM_ROWS = 200_000
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m emotion_events", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    g = sub.add_parser("generate", help="write one bronze CSV plus its manifest",
-                       description="Write events/ingest_date=YYYY-MM-DD/<run_id>.csv and <run_id>.manifest.json.")
+    g = sub.add_parser(
+        "generate",
+        help="write one bronze CSV plus its manifest",
+        description="Write events/ingest_date=YYYY-MM-DD/<run_id>.csv and <run_id>.manifest.json.",
+    )
     g.add_argument("--rows", type=int, required=True, help="data lines to write (duplicates included)")
     g.add_argument("--seed", type=int, default=None, help="same seed, same bytes (default: random, printed)")
     g.add_argument("--dirty-ratio", type=float, default=0.05, help="share of lines with a defect, 0..0.5")
@@ -40,8 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     where = g.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", type=Path, help="local directory")
     where.add_argument("--azurite", action="store_true", help="Azurite on 127.0.0.1:10000 (container created if missing)")
-    where.add_argument("--blob", action="store_true",
-                       help="the bronze store from BRONZE_STORAGE_CONNECTION_STRING or BRONZE_STORAGE_ACCOUNT_URL")
+    where.add_argument(
+        "--blob", action="store_true", help="the bronze store from BRONZE_STORAGE_CONNECTION_STRING or BRONZE_STORAGE_ACCOUNT_URL"
+    )
     g.add_argument("--container", default=None, help="container (default: $BRONZE_CONTAINER or 'bronze')")
     g.add_argument("--create-container", action="store_true", help="with --blob: create the container if missing")
     bar = g.add_mutually_exclusive_group()
@@ -60,8 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         start = _as_start(args.start) if args.start else DEFAULT_START
         seed = args.seed if args.seed is not None else secrets.randbelow(MAX_SEED + 1)
-        params = GeneratorParams(rows=args.rows, seed=seed, dirty_ratio=args.dirty_ratio, users=args.users,
-                                 population_seed=args.population_seed, start=start, hours=args.hours)
+        params = GeneratorParams(
+            rows=args.rows,
+            seed=seed,
+            dirty_ratio=args.dirty_ratio,
+            users=args.users,
+            population_seed=args.population_seed,
+            start=start,
+            hours=args.hours,
+        )
         run_id = new_run_id() if args.run_id is None else args.run_id
         csv_path, manifest_path = relative_paths(run_id)
     except (GeneratorParamError, RequestError, ValueError) as exc:
@@ -81,14 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             container = container_client(settings)
             if args.azurite or args.create_container:
                 from azure.core.exceptions import ResourceExistsError
+
                 try:
                     container.create_container()
                 except ResourceExistsError:
                     pass
             target = BlobTarget(container)
         began = time.perf_counter()
-        manifest = generate_to(target, params, run_id=run_id, csv_path=csv_path, manifest_path=manifest_path,
-                               progress=progress)
+        manifest = generate_to(target, params, run_id=run_id, csv_path=csv_path, manifest_path=manifest_path, progress=progress)
         seconds = time.perf_counter() - began
     except StorageConfigError as exc:
         return _fail(str(exc), 2)
@@ -97,9 +108,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # azure.core errors from create_container and the like
         return _fail(f"{type(exc).__name__}: {exc}", 1)
     where = str(args.out / csv_path) if args.out is not None else f"{manifest['container']}/{csv_path}"
-    summary = {"csv": where, "rows_written": manifest["rows_written"], "bytes": manifest["bytes"],
-               "seconds": round(seconds, 3), "rows_per_second": round(params.rows / max(seconds, 1e-9)),
-               "seed": params.seed, "expected_valid_distinct_events": manifest["expected_valid_distinct_events"],
-               "expected_quarantined_rows": manifest["expected_quarantined_rows"], "defects": manifest["defects"]}
+    summary = {
+        "csv": where,
+        "rows_written": manifest["rows_written"],
+        "bytes": manifest["bytes"],
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(params.rows / max(seconds, 1e-9)),
+        "seed": params.seed,
+        "expected_valid_distinct_events": manifest["expected_valid_distinct_events"],
+        "expected_quarantined_rows": manifest["expected_quarantined_rows"],
+        "defects": manifest["defects"],
+    }
     print(json.dumps(summary, indent=2))
     return 0

@@ -43,8 +43,25 @@ REASON_OF_KIND = {
     "malformed_line": "malformed_line",
 }
 # Emotions people type that are not in Plutchik's eight and not synonyms of them.
-UNKNOWN_EMOTIONS = ("bored", "Bored", "confused", "nostalgic", "jealous", "proud", "lonely", "guilty",
-                    "ashamed", "curious", "calm", "tired", "meh", "Meh", "n/a", "???", "overwhelmed")
+UNKNOWN_EMOTIONS = (
+    "bored",
+    "Bored",
+    "confused",
+    "nostalgic",
+    "jealous",
+    "proud",
+    "lonely",
+    "guilty",
+    "ashamed",
+    "curious",
+    "calm",
+    "tired",
+    "meh",
+    "Meh",
+    "n/a",
+    "???",
+    "overwhelmed",
+)
 RESEND_MIN_MS = 60_000
 RESEND_MEAN_EXTRA_MS = 1_800_000
 RESEND_MAX_MS = 6 * 3_600_000
@@ -73,15 +90,24 @@ class Vocabulary:
 
 
 def _spellings(word: str, canonical: str) -> list[str]:
-    forms = [word, word.upper(), word.title(), word.capitalize(), f" {word}", f"{word} ",
-             f"  {word.title()} ", f" {word.upper()}"]
+    forms = [
+        word,
+        word.upper(),
+        word.title(),
+        word.capitalize(),
+        f" {word}",
+        f"{word} ",
+        f"  {word.title()} ",
+        f" {word.upper()}",
+    ]
     if " " in word:
         forms += [word.replace(" ", "  "), word.title().replace(" ", "   ")]
     return [f for f in dict.fromkeys(forms) if f != canonical]
 
 
-def build_vocabulary(contract: SilverContract, column: str, extra_canonical: tuple[str, ...] = (),
-                     unknown: tuple[str, ...] = ()) -> Vocabulary:
+def build_vocabulary(
+    contract: SilverContract, column: str, extra_canonical: tuple[str, ...] = (), unknown: tuple[str, ...] = ()
+) -> Vocabulary:
     codes = contract.code_set(column)
     canonical = (*codes.canonical, *extra_canonical)
     entries: list[str] = list(canonical)
@@ -98,16 +124,16 @@ def build_vocabulary(contract: SilverContract, column: str, extra_canonical: tup
                     entries.append(form)
         per_code.append(idx)
     width = max(1, max(len(i) for i in per_code))
-    table = np.array([[i[j % len(i)] if i else c for j in range(width)] for c, i in enumerate(per_code)],
-                     dtype=np.int64)
+    table = np.array([[i[j % len(i)] if i else c for j in range(width)] for c, i in enumerate(per_code)], dtype=np.int64)
     unknown_idx = []
     for word in unknown:
         if codes.normalize(_normalize(word)) is not None:
             raise DirtError(f"{column} 'unknown' code {word!r} is canonical or a synonym")
         unknown_idx.append(len(entries))
         entries.append(word)
-    return Vocabulary(tuple(entries), table, np.array([len(i) for i in per_code], dtype=np.int64),
-                      np.array(unknown_idx, dtype=np.int64))
+    return Vocabulary(
+        tuple(entries), table, np.array([len(i) for i in per_code], dtype=np.int64), np.array(unknown_idx, dtype=np.int64)
+    )
 
 
 def check_kinds(contract: SilverContract) -> None:
@@ -165,10 +191,10 @@ def plan_chunk(rng: np.random.Generator, lines: int, dirty: int) -> ChunkPlan:
     for k in kinds:
         if k in COPY_KINDS:
             continue
-        rows[k] = np.sort(order[pos: pos + counts[k]])
+        rows[k] = np.sort(order[pos : pos + counts[k]])
         pos += counts[k]
-    resend = order[pos: pos + nres]
-    dup = order[pos + nres: pos + nres + ndup]
+    resend = order[pos : pos + nres]
+    dup = order[pos + nres : pos + nres + ndup]
     if len(dup) < ndup:  # tiny chunks: some clean rows are duplicated more than once
         dup = rng.choice(order[pos:], ndup, replace=True)
     return ChunkPlan(counts, base, rows, np.asarray(dup, dtype=np.int64), np.asarray(resend, dtype=np.int64))
@@ -268,8 +294,14 @@ class DirtInjector:
     """Applies a chunk plan to line-ordered columns: lookup-table codes change in place, the rest
     becomes :class:`LineEdits` for the renderer."""
 
-    def __init__(self, contract: SilverContract, emotions: Vocabulary, contexts: Vocabulary,
-                 channels: Vocabulary, numbers: dict[str, NumberTable]) -> None:
+    def __init__(
+        self,
+        contract: SilverContract,
+        emotions: Vocabulary,
+        contexts: Vocabulary,
+        channels: Vocabulary,
+        numbers: dict[str, NumberTable],
+    ) -> None:
         self.emotions, self.contexts, self.channels, self.numbers = emotions, contexts, channels, numbers
         self.none_context = contexts.entries.index("")
         self.required = contract.required_columns

@@ -16,9 +16,14 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .model import (EXERCISE_WEARABLE_SHARE, HOME_CHANNEL_SHARE, INVERSE_CDF_BINS, MAX_RECORD_DELAY_MS,
-                    MIN_RECORD_DELAY_MS,
-                    ModelTables)
+from .model import (
+    EXERCISE_WEARABLE_SHARE,
+    HOME_CHANNEL_SHARE,
+    INVERSE_CDF_BINS,
+    MAX_RECORD_DELAY_MS,
+    MIN_RECORD_DELAY_MS,
+    ModelTables,
+)
 from .render import ChunkColumns
 from .siphash import siphash24, siphash24_u64
 from .tzgrid import OffsetGrid
@@ -71,8 +76,9 @@ def user_id_table(population_seed: int, users: int) -> np.ndarray:
 def build_population(tables: ModelTables, population_seed: int, users: int) -> Population:
     def categorical(stream: int, share: np.ndarray) -> np.ndarray:
         cum = np.cumsum(share)
-        return np.minimum(np.searchsorted(cum / cum[-1], _draw(population_seed, stream).random(users), side="right"),
-                          len(share) - 1).astype(np.int64)
+        return np.minimum(
+            np.searchsorted(cum / cum[-1], _draw(population_seed, stream).random(users), side="right"), len(share) - 1
+        ).astype(np.int64)
 
     activity = _draw(population_seed, 6).lognormal(0.0, 1.0, users)
     per_user = np.maximum(1, np.rint(activity / activity.mean() * TICKETS_PER_USER)).astype(np.int64)
@@ -112,8 +118,7 @@ class EventSampler:
     exact offsets, so each candidate costs a handful of vectorized operations.
     """
 
-    def __init__(self, tables: ModelTables, population: Population, grid: OffsetGrid,
-                 start_ms: int, span_ms: int) -> None:
+    def __init__(self, tables: ModelTables, population: Population, grid: OffsetGrid, start_ms: int, span_ms: int) -> None:
         self.t = tables
         self.pop = population
         self.grid = grid
@@ -138,12 +143,16 @@ class EventSampler:
     def _build_activity(self) -> None:
         t, pop = self.t, self.pop
         self.hours = -(-self.span_ms // _MS_PER_HOUR)
-        shifts = np.arange(np.floor(pop.chronotype.min() * CHRONO_STEPS_PER_HOUR),
-                           np.ceil(pop.chronotype.max() * CHRONO_STEPS_PER_HOUR) + 1) / CHRONO_STEPS_PER_HOUR
+        shifts = (
+            np.arange(
+                np.floor(pop.chronotype.min() * CHRONO_STEPS_PER_HOUR), np.ceil(pop.chronotype.max() * CHRONO_STEPS_PER_HOUR) + 1
+            )
+            / CHRONO_STEPS_PER_HOUR
+        )
         mid = self.start_ms + (np.arange(self.hours) + 0.5) * _MS_PER_HOUR
         zones = np.arange(len(t.time_zones))
         off = self.grid.lookup(np.repeat(zones, self.hours), np.tile(mid.astype(np.int64), len(zones)))
-        local_h = (mid[None, :] / _MS_PER_HOUR + off.reshape(len(zones), self.hours) / 60.0 + 72.0)  # from a Monday
+        local_h = mid[None, :] / _MS_PER_HOUR + off.reshape(len(zones), self.hours) / 60.0 + 72.0  # from a Monday
         week = np.append(t.activity_by_week_hour, t.activity_by_week_hour[0])
         clock = (local_h[:, None, :] - shifts[None, :, None]) % 168.0
         act = np.interp(clock, np.arange(169), week)  # [zone, shift, hour of window]

@@ -91,9 +91,15 @@ class GeneratorParams:
         return dirty_target(self.rows, self.dirty_ratio)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "seed": self.seed, "dirty_ratio": self.dirty_ratio, "users": self.users,
-                "population_seed": self.population_seed, "start": self.start.isoformat().replace("+00:00", "Z"),
-                "hours": self.hours}
+        return {
+            "rows": self.rows,
+            "seed": self.seed,
+            "dirty_ratio": self.dirty_ratio,
+            "users": self.users,
+            "population_seed": self.population_seed,
+            "start": self.start.isoformat().replace("+00:00", "Z"),
+            "hours": self.hours,
+        }
 
 
 def dirty_target(lines: int, ratio: float) -> int:
@@ -168,8 +174,14 @@ class EventStream:
     """Iterating yields the header line, then one CSV bytes chunk per CHUNK_ROWS lines; ``counts``
     holds what was written. Deterministic: chunk k uses generators seeded with (seed, k)."""
 
-    def __init__(self, params: GeneratorParams, contract: SilverContract | None = None,
-                 chunk_rows: int = CHUNK_ROWS, *, truth: "TruthCollector | None" = None) -> None:
+    def __init__(
+        self,
+        params: GeneratorParams,
+        contract: SilverContract | None = None,
+        chunk_rows: int = CHUNK_ROWS,
+        *,
+        truth: "TruthCollector | None" = None,
+    ) -> None:
         self.params = params
         self.truth = truth  # opt-in: receives each chunk's columns (emotion_events.truth)
         if contract is None:
@@ -188,8 +200,13 @@ class EventStream:
         self.grid = OffsetGrid(self.contract.time_zones, start_ms - MS_PER_DAY, grid_end)
         self.sampler = EventSampler(engine.tables, population, self.grid, start_ms, span_ms)
         day_range = ((self.grid.start_ms - MS_PER_DAY) // MS_PER_DAY, (self.grid.end_ms + MS_PER_DAY) // MS_PER_DAY)
-        self.renderer = RowRenderer({**engine.fixed, "user": user_table}, day_range, chunk_rows,
-                                    self.contract.bronze_header, self.contract.line_terminator)
+        self.renderer = RowRenderer(
+            {**engine.fixed, "user": user_table},
+            day_range,
+            chunk_rows,
+            self.contract.bronze_header,
+            self.contract.line_terminator,
+        )
         self.header = csv_line(list(self.contract.bronze_header), self.contract.line_terminator)
         self.counts = Counts()
 
@@ -245,8 +262,16 @@ def generate(params: GeneratorParams, contract: SilverContract | None = None) ->
     return EventStream(params, contract)
 
 
-def build_manifest(params: GeneratorParams, counts: Counts, *, run_id: str, path: str,
-                   contract: SilverContract, created_at: datetime, extra: dict[str, Any] | None = None) -> dict:
+def build_manifest(
+    params: GeneratorParams,
+    counts: Counts,
+    *,
+    run_id: str,
+    path: str,
+    contract: SilverContract,
+    created_at: datetime,
+    extra: dict[str, Any] | None = None,
+) -> dict:
     """The ground truth a cleaning run is checked against."""
     reasons = {r: 0 for r in contract.reasons}
     for kind in INVALID_KINDS:
@@ -282,9 +307,15 @@ class GenerationResult:
     manifest: dict[str, Any]
 
 
-def write_local(params: GeneratorParams, out_dir: str | Path, *, run_id: str | None = None,
-                ingest_date: date | None = None, progress: Callable[[int], None] | None = None,
-                contract: SilverContract | None = None) -> GenerationResult:
+def write_local(
+    params: GeneratorParams,
+    out_dir: str | Path,
+    *,
+    run_id: str | None = None,
+    ingest_date: date | None = None,
+    progress: Callable[[int], None] | None = None,
+    contract: SilverContract | None = None,
+) -> GenerationResult:
     """Write ``events/ingest_date=YYYY-MM-DD/<run_id>.csv`` and its manifest under ``out_dir``.
 
     The CSV is written to a temporary name and linked into place only when complete; an existing
@@ -297,10 +328,21 @@ def write_local(params: GeneratorParams, out_dir: str | Path, *, run_id: str | N
     run_id = new_run_id() if run_id is None else run_id
     csv_rel, manifest_rel = relative_paths(run_id, ingest_date)
     target = LocalTarget(Path(out_dir))
-    manifest = generate_to(target, params, run_id=run_id, csv_path=csv_rel, manifest_path=manifest_rel,
-                           progress=progress, contract=contract)
+    manifest = generate_to(
+        target, params, run_id=run_id, csv_path=csv_rel, manifest_path=manifest_rel, progress=progress, contract=contract
+    )
     return GenerationResult(Path(out_dir) / csv_rel, Path(out_dir) / manifest_rel, manifest)
 
 
-__all__ = ["GeneratorParams", "GeneratorParamError", "GenerationResult", "EventStream", "generate",
-           "write_local", "build_manifest", "dirty_target", "CHUNK_ROWS", "DEFAULT_START"]
+__all__ = [
+    "GeneratorParams",
+    "GeneratorParamError",
+    "GenerationResult",
+    "EventStream",
+    "generate",
+    "write_local",
+    "build_manifest",
+    "dirty_target",
+    "CHUNK_ROWS",
+    "DEFAULT_START",
+]

@@ -73,8 +73,9 @@ def _loads(text: bytes) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RequestError("body", text[:80].decode("utf-8", "replace"), f"must be a JSON object ({exc})") from None
     except RecursionError:
-        raise RequestError("body", text[:80].decode("utf-8", "replace"),
-                           "nests too deeply; must be a flat JSON object such as {\"rows\": 10000}") from None
+        raise RequestError(
+            "body", text[:80].decode("utf-8", "replace"), 'nests too deeply; must be a flat JSON object such as {"rows": 10000}'
+        ) from None
 
 
 def query_pairs(req: Any) -> list[tuple[str, str]]:
@@ -143,7 +144,7 @@ def merge_sources(query: Mapping[str, str] | Iterable[tuple[str, str]], body: by
     """One parameter dict from the query string (a mapping, or pairs with repeats) and an optional
     JSON object body."""
     merged: dict[str, Any] = {}
-    for key, value in (query.items() if isinstance(query, Mapping) else query):
+    for key, value in query.items() if isinstance(query, Mapping) else query:
         if key in IGNORED:
             continue
         if key in merged:
@@ -153,11 +154,12 @@ def merge_sources(query: Mapping[str, str] | Iterable[tuple[str, str]], body: by
     if text:
         data = _loads(text)
         if not isinstance(data, dict):
-            raise RequestError("body", data, "must be a JSON object such as {\"rows\": 10000}")
+            raise RequestError("body", data, 'must be a JSON object such as {"rows": 10000}')
         for key, value in data.items():
             if isinstance(value, (dict, list)):
-                raise RequestError(key, value, "must be a number or a string, not a JSON "
-                                   f"{'object' if isinstance(value, dict) else 'array'}")
+                raise RequestError(
+                    key, value, f"must be a number or a string, not a JSON {'object' if isinstance(value, dict) else 'array'}"
+                )
             if key in merged and str(merged[key]).strip() != str(value).strip():
                 raise RequestError(key, value, f"is given in the query ({merged[key]!r}) and the body with different values")
             merged[key] = value
@@ -167,8 +169,12 @@ def merge_sources(query: Mapping[str, str] | Iterable[tuple[str, str]], body: by
     return merged
 
 
-def parse_request(query: Mapping[str, str] | Iterable[tuple[str, str]], body: bytes | None, defaults: RequestDefaults,
-                  now: datetime | None = None) -> GeneratorParams:
+def parse_request(
+    query: Mapping[str, str] | Iterable[tuple[str, str]],
+    body: bytes | None,
+    defaults: RequestDefaults,
+    now: datetime | None = None,
+) -> GeneratorParams:
     """GeneratorParams for a request. Defaults: rows and dirty_ratio from app settings, a random seed
     (returned in the manifest so the file can be regenerated), the last ``DEFAULT_HOURS`` whole hours."""
     p = merge_sources(query, body)

@@ -12,8 +12,10 @@ MAX_DIRTY_RATIO = 0.5  # share of defective lines: copies need clean rows to cop
 # Blob container names (Azure's rule): the Function checks its BRONZE_CONTAINER setting with it, and
 # emotion_platform.naming builds the config's and the constructs' container rule from it.
 CONTAINER_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
-CONTAINER_NAME_RULE = ("blob container names are 3-63 lower-case letters, digits and hyphens, starting and ending "
-                       "with a letter or digit, without consecutive hyphens")
+CONTAINER_NAME_RULE = (
+    "blob container names are 3-63 lower-case letters, digits and hyphens, starting and ending "
+    "with a letter or digit, without consecutive hyphens"
+)
 
 
 def check_container_name(value: object) -> str | None:

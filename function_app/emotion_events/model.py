@@ -35,29 +35,35 @@ CIRCUMPLEX: dict[str, tuple[float, float]] = {
     "anticipation": (0.40, 0.62),
 }
 TYPICAL_INTENSITY: dict[str, float] = {
-    "joy": 0.56, "trust": 0.46, "fear": 0.60, "surprise": 0.55,
-    "sadness": 0.52, "disgust": 0.50, "anger": 0.62, "anticipation": 0.50,
+    "joy": 0.56,
+    "trust": 0.46,
+    "fear": 0.60,
+    "surprise": 0.55,
+    "sadness": 0.52,
+    "disgust": 0.50,
+    "anger": 0.62,
+    "anticipation": 0.50,
 }
 
 # How often each emotion is felt in each context (relative weights, emotion order as CIRCUMPLEX).
 # "" is "no context given".
 EMOTION_BY_CONTEXT: dict[str, tuple[float, ...]] = {
     #               joy trust fear surp sad  disg anger antic
-    "work":         (3.0, 2.0, 3.0, 1.5, 1.5, 1.0, 3.5, 3.0),
-    "family":       (5.0, 4.0, 1.0, 1.5, 2.0, 0.5, 2.0, 1.5),
-    "partner":      (5.0, 4.5, 1.0, 1.5, 2.0, 0.5, 2.0, 2.5),
-    "friends":      (6.0, 3.0, 0.5, 2.0, 1.0, 0.5, 1.0, 2.5),
-    "health":       (1.5, 1.5, 5.0, 1.0, 3.0, 1.5, 1.0, 1.5),
-    "commute":      (1.0, 0.5, 1.0, 1.0, 1.5, 2.0, 5.0, 2.0),
-    "exercise":     (5.0, 2.0, 0.5, 1.0, 0.5, 0.5, 1.0, 3.0),
-    "leisure":      (6.0, 2.0, 0.5, 2.5, 1.0, 0.5, 0.5, 2.5),
-    "sleep":        (1.0, 1.0, 2.5, 0.5, 3.0, 0.3, 1.0, 1.5),
-    "finances":     (1.0, 1.0, 5.0, 1.5, 2.5, 1.0, 2.5, 1.5),
-    "news":         (0.7, 0.5, 3.5, 3.0, 3.0, 3.5, 3.5, 0.8),
+    "work": (3.0, 2.0, 3.0, 1.5, 1.5, 1.0, 3.5, 3.0),
+    "family": (5.0, 4.0, 1.0, 1.5, 2.0, 0.5, 2.0, 1.5),
+    "partner": (5.0, 4.5, 1.0, 1.5, 2.0, 0.5, 2.0, 2.5),
+    "friends": (6.0, 3.0, 0.5, 2.0, 1.0, 0.5, 1.0, 2.5),
+    "health": (1.5, 1.5, 5.0, 1.0, 3.0, 1.5, 1.0, 1.5),
+    "commute": (1.0, 0.5, 1.0, 1.0, 1.5, 2.0, 5.0, 2.0),
+    "exercise": (5.0, 2.0, 0.5, 1.0, 0.5, 0.5, 1.0, 3.0),
+    "leisure": (6.0, 2.0, 0.5, 2.5, 1.0, 0.5, 0.5, 2.5),
+    "sleep": (1.0, 1.0, 2.5, 0.5, 3.0, 0.3, 1.0, 1.5),
+    "finances": (1.0, 1.0, 5.0, 1.5, 2.5, 1.0, 2.5, 1.5),
+    "news": (0.7, 0.5, 3.5, 3.0, 3.0, 3.5, 3.5, 0.8),
     "social_media": (3.0, 0.7, 1.0, 3.0, 1.5, 2.5, 2.5, 1.5),
-    "study":        (2.0, 1.5, 3.5, 1.0, 1.5, 0.7, 1.5, 3.5),
-    "food":         (5.0, 1.5, 0.3, 1.5, 0.5, 2.5, 0.3, 3.0),
-    "":             (3.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.0, 2.0),
+    "study": (2.0, 1.5, 3.5, 1.0, 1.5, 0.7, 1.5, 3.5),
+    "food": (5.0, 1.5, 0.3, 1.5, 0.5, 2.5, 0.3, 3.0),
+    "": (3.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.0, 2.0),
 }
 
 # Temperaments: (population share, multiplier per emotion in CIRCUMPLEX order).
@@ -70,24 +76,72 @@ TEMPERAMENTS: dict[str, tuple[float, tuple[float, ...]]] = {
 
 # Base frequency of each context, then hour/weekday/occupation rules in context_table().
 CONTEXT_BASE: dict[str, float] = {
-    "work": 10, "family": 7, "partner": 5, "friends": 5, "health": 3, "commute": 4, "exercise": 3,
-    "leisure": 7, "sleep": 3, "finances": 2, "news": 3, "social_media": 5, "study": 3, "food": 4, "": 6,
+    "work": 10,
+    "family": 7,
+    "partner": 5,
+    "friends": 5,
+    "health": 3,
+    "commute": 4,
+    "exercise": 3,
+    "leisure": 7,
+    "sleep": 3,
+    "finances": 2,
+    "news": 3,
+    "social_media": 5,
+    "study": 3,
+    "food": 4,
+    "": 6,
 }
 OCCUPATIONS: dict[str, float] = {"employed": 0.62, "student": 0.16, "other": 0.22}
 
 # When people report at all: relative activity per local hour (max 1), before chronotype shift.
 ACTIVITY_BY_HOUR = np.array(
-    [0.18, 0.08, 0.04, 0.03, 0.03, 0.06, 0.22, 0.55, 0.80, 0.80, 0.72, 0.74,
-     0.90, 0.80, 0.66, 0.65, 0.70, 0.85, 0.95, 1.00, 1.00, 0.92, 0.66, 0.38]
+    [
+        0.18,
+        0.08,
+        0.04,
+        0.03,
+        0.03,
+        0.06,
+        0.22,
+        0.55,
+        0.80,
+        0.80,
+        0.72,
+        0.74,
+        0.90,
+        0.80,
+        0.66,
+        0.65,
+        0.70,
+        0.85,
+        0.95,
+        1.00,
+        1.00,
+        0.92,
+        0.66,
+        0.38,
+    ]
 )
 WEEKEND_LATE_HOURS = 1.5  # people start (and stay up) later on Saturdays and Sundays
 
 # Where users live (home device time zone); names not listed get weight 1.
 TZ_WEIGHTS: dict[str, float] = {
-    "Europe/London": 9, "Europe/Paris": 8, "Europe/Berlin": 9, "Europe/Madrid": 5, "Europe/Warsaw": 3,
-    "America/New_York": 12, "America/Chicago": 6, "America/Los_Angeles": 8, "America/Sao_Paulo": 6,
-    "Asia/Tokyo": 6, "Asia/Kolkata": 9, "Asia/Singapore": 3, "Australia/Sydney": 4,
-    "Africa/Johannesburg": 2, "UTC": 1,
+    "Europe/London": 9,
+    "Europe/Paris": 8,
+    "Europe/Berlin": 9,
+    "Europe/Madrid": 5,
+    "Europe/Warsaw": 3,
+    "America/New_York": 12,
+    "America/Chicago": 6,
+    "America/Los_Angeles": 8,
+    "America/Sao_Paulo": 6,
+    "Asia/Tokyo": 6,
+    "Asia/Kolkata": 9,
+    "Asia/Singapore": 3,
+    "Australia/Sydney": 4,
+    "Africa/Johannesburg": 2,
+    "UTC": 1,
 }
 
 # Channels: population share of "home" channel, and how long the platform takes to record an event
@@ -228,12 +282,13 @@ def build_tables(contract: SilverContract) -> ModelTables:
 
     occupations = tuple(OCCUPATIONS)
     ctx_w = np.array(
-        [[[[_context_weight(c, occ, bool(we), h) for c in contexts] for h in range(24)] for we in (0, 1)]
-         for occ in occupations]
+        [[[[_context_weight(c, occ, bool(we), h) for c in contexts] for h in range(24)] for we in (0, 1)] for occ in occupations]
     )
     emo_w = np.array(
-        [[np.array(EMOTION_BY_CONTEXT[c])[pick] * np.array(mult)[pick] for c in contexts]
-         for _share, mult in TEMPERAMENTS.values()]
+        [
+            [np.array(EMOTION_BY_CONTEXT[c])[pick] * np.array(mult)[pick] for c in contexts]
+            for _share, mult in TEMPERAMENTS.values()
+        ]
     )
     mean_int = np.array([TYPICAL_INTENSITY[e] for e in emotions])
     ch = np.array([CHANNELS[c] for c in channels])

@@ -28,8 +28,9 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def check_run_id(run_id: str) -> str:
     if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
-        raise RunIdError(f"run_id={run_id!r} is invalid: must be 1-100 letters, digits, '_' or '-', "
-                         "starting with a letter or digit")
+        raise RunIdError(
+            f"run_id={run_id!r} is invalid: must be 1-100 letters, digits, '_' or '-', starting with a letter or digit"
+        )
     return run_id
 
 

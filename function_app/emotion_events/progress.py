@@ -42,5 +42,4 @@ class ProgressBar:
         eta = (self.total - done) / rate if rate > 0 else 0.0
         filled = int(frac * self.width)
         bar = "#" * filled + "." * (self.width - filled)
-        return (f"[{bar}] {frac * 100:5.1f}% {done:,}/{self.total:,} {self.label} "
-                f"{rate / 1e6:.2f}M/s ETA {eta:4.0f}s")
+        return f"[{bar}] {frac * 100:5.1f}% {done:,}/{self.total:,} {self.label} {rate / 1e6:.2f}M/s ETA {eta:4.0f}s"

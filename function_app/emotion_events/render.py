@@ -58,6 +58,7 @@ def lookup_table(values: list[str] | tuple[str, ...], what: str) -> tuple[np.nda
 
 # -- timestamps ---------------------------------------------------------------------------------------
 
+
 def _offset_text(minutes: int, colon: bool = True) -> str:
     sign = "+" if minutes >= 0 else "-"
     h, m = divmod(abs(minutes), 60)
@@ -106,8 +107,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 def fmt_rfc2822(utc_ms: int, offset_min: int) -> str:
     y, mo, d, h, mi, s, _ms, wd = _civil(utc_ms, offset_min)
-    return (f"{_DAYS[wd]}, {d:02d} {_MONTHS[mo - 1]} {y:04d} {h:02d}:{mi:02d}:{s:02d} "
-            f"{_offset_text(offset_min, colon=False)}")
+    return f"{_DAYS[wd]}, {d:02d} {_MONTHS[mo - 1]} {y:04d} {h:02d}:{mi:02d}:{s:02d} {_offset_text(offset_min, colon=False)}"
 
 
 def fmt_epoch_ms(utc_ms: int, offset_min: int) -> str:
@@ -129,6 +129,7 @@ def day_text(day: int) -> str:
 
 
 # -- the row layout -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Categorical:
@@ -197,11 +198,15 @@ def _seconds_table(with_ms: bool) -> np.ndarray:
 
 def _minutes_table(day0: int, day1: int, date_sep: str, time_sep: str) -> np.ndarray:
     """Local minute (from day0 00:00) -> "YYYY-MM-DDTHH:MM:" (V17), with the given separators."""
-    days = lookup_table([day_text(d).replace("-", date_sep).replace("T", time_sep)
-                         for d in range(day0, day1 + 1)], "date")[0]
+    days = lookup_table([day_text(d).replace("-", date_sep).replace("T", time_sep) for d in range(day0, day1 + 1)], "date")[0]
     mins = lookup_table([f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)], "clock")[0]
-    dm = np.concatenate([np.repeat(days.view(np.uint8).reshape(-1, 11), 1440, axis=0),
-                         np.tile(mins.view(np.uint8).reshape(-1, 6), (day1 - day0 + 1, 1))], axis=1)
+    dm = np.concatenate(
+        [
+            np.repeat(days.view(np.uint8).reshape(-1, 11), 1440, axis=0),
+            np.tile(mins.view(np.uint8).reshape(-1, 6), (day1 - day0 + 1, 1)),
+        ],
+        axis=1,
+    )
     return np.ascontiguousarray(dm).view("V17").ravel()
 
 
@@ -222,13 +227,38 @@ class RowRenderer:
     context, channel, tz) to their tables; ``day_range`` covers every local day a timestamp can fall on.
     """
 
-    COLUMNS = ("event_id", "user_id", "emotion", "intensity", "valence", "arousal", "context",
-               "source_channel", "device_tz", "occurred_at", "recorded_at")
-    _CATEGORICAL = {"user_id": "user", "emotion": "emotion", "intensity": "intensity", "valence": "valence",
-                    "arousal": "arousal", "context": "context", "source_channel": "channel", "device_tz": "tz"}
+    COLUMNS = (
+        "event_id",
+        "user_id",
+        "emotion",
+        "intensity",
+        "valence",
+        "arousal",
+        "context",
+        "source_channel",
+        "device_tz",
+        "occurred_at",
+        "recorded_at",
+    )
+    _CATEGORICAL = {
+        "user_id": "user",
+        "emotion": "emotion",
+        "intensity": "intensity",
+        "valence": "valence",
+        "arousal": "arousal",
+        "context": "context",
+        "source_channel": "channel",
+        "device_tz": "tz",
+    }
 
-    def __init__(self, categoricals: dict[str, Categorical], day_range: tuple[int, int], max_rows: int,
-                 header: tuple[str, ...], terminator: str = "\r\n") -> None:
+    def __init__(
+        self,
+        categoricals: dict[str, Categorical],
+        day_range: tuple[int, int],
+        max_rows: int,
+        header: tuple[str, ...],
+        terminator: str = "\r\n",
+    ) -> None:
         if tuple(header) != self.COLUMNS:
             raise RenderError(f"bronze header {header} differs from the renderer's columns {self.COLUMNS}")
         self.cat = categoricals
@@ -247,7 +277,7 @@ class RowRenderer:
         template = np.zeros(self.width, dtype=np.uint8)
         for col in self.COLUMNS[1:]:
             template[self.slots[col][0] - 1] = ord(",")
-        template[self._body_end:] = np.frombuffer(self.terminator, dtype=np.uint8)
+        template[self._body_end :] = np.frombuffer(self.terminator, dtype=np.uint8)
         template[[8, 13, 18, 23]] = ord("-")
         self._template = template
         self.max_rows = max_rows
@@ -261,8 +291,14 @@ class RowRenderer:
         for col in ("occurred_at", "recorded_at"):
             for part, (off, ln) in {"dm": (0, 17), "s": (17, 6), "z": (23, 6)}.items():
                 fields[f"{col}.{part}"] = (f"V{ln}", self.slots[col][0] + off)
-        self._row_dtype = np.dtype({"names": list(fields), "formats": [f for f, _o in fields.values()],
-                                    "offsets": [o for _f, o in fields.values()], "itemsize": self.width})
+        self._row_dtype = np.dtype(
+            {
+                "names": list(fields),
+                "formats": [f for f, _o in fields.values()],
+                "offsets": [o for _f, o in fields.values()],
+                "itemsize": self.width,
+            }
+        )
         self._hex = _hex_quads()
 
         # Timestamp pieces: local minute -> "YYYY-MM-DDTHH:MM:", ms of minute -> "SS.mmm", offset.
@@ -292,8 +328,16 @@ class RowRenderer:
         rows[f"{col}.s"] = self._secs[ms]
         rows[f"{col}.z"] = self._zones[off_min // 15 + 64]
 
-    def _alternate(self, m: np.ndarray, rows: np.ndarray, col: str, lines: np.ndarray, codes: np.ndarray,
-                   utc_ms: np.ndarray, off_min: np.ndarray) -> None:
+    def _alternate(
+        self,
+        m: np.ndarray,
+        rows: np.ndarray,
+        col: str,
+        lines: np.ndarray,
+        codes: np.ndarray,
+        utc_ms: np.ndarray,
+        off_min: np.ndarray,
+    ) -> None:
         for code in np.unique(codes).tolist():
             sel = lines[codes == code]
             t, off = utc_ms[sel], off_min[sel]
@@ -304,21 +348,23 @@ class RowRenderer:
             elif code == FORMAT_CODES["slash_offset"]:
                 if self._slash is None:
                     quarters = range(-16 * 4, 16 * 4 + 1)
-                    self._slash = (_minutes_table(*self._day_range, "/", " "), _seconds_table(with_ms=False),
-                                   lookup_table([_offset_text(q * 15, colon=False) for q in quarters],
-                                                "offset")[0].astype("V6"))
+                    self._slash = (
+                        _minutes_table(*self._day_range, "/", " "),
+                        _seconds_table(with_ms=False),
+                        lookup_table([_offset_text(q * 15, colon=False) for q in quarters], "offset")[0].astype("V6"),
+                    )
                 minutes, secs, zones = self._slash
                 idx, ms = self._local_minutes(col, t + off.astype(np.int64) * MS_PER_MINUTE)
                 # "SS" is followed by the offset directly: write the seconds, then the zone over the rest
                 dm[sel], secs_[sel] = minutes[idx], secs[ms]
                 start = self.slots[col][0] + 19
-                m[sel, start:start + 6] = zones[off // 15 + 64].view(np.uint8).reshape(-1, 6)
-                m[sel, start + 6:start + 10] = 0
+                m[sel, start : start + 6] = zones[off // 15 + 64].view(np.uint8).reshape(-1, 6)
+                m[sel, start + 6 : start + 10] = 0
             elif code == FORMAT_CODES["epoch_ms"]:
                 start = self.slots[col][0]
                 digits = (t[:, None] // 10 ** np.arange(12, -1, -1, dtype=np.int64)) % 10 + ord("0")
-                m[sel, start:start + 13] = digits.astype(np.uint8)
-                m[sel, start + 13:start + TS_WIDTH] = 0
+                m[sel, start : start + 13] = digits.astype(np.uint8)
+                m[sel, start + 13 : start + TS_WIDTH] = 0
             else:
                 raise RenderError(f"unknown timestamp format code {code}")
 
@@ -339,9 +385,16 @@ class RowRenderer:
         quads[:, 4] = (quads[:, 4] & 0xFF3F) | 0x0080  # byte 8: RFC 4122 variant
         for i in range(8):
             rows[f"q{i}"] = self._hex[quads[:, i]]
-        for name, codes in (("user", c.user), ("emotion", c.emotion), ("intensity", c.intensity),
-                            ("valence", c.valence), ("arousal", c.arousal), ("context", c.context),
-                            ("channel", c.channel), ("tz", c.tz)):
+        for name, codes in (
+            ("user", c.user),
+            ("emotion", c.emotion),
+            ("intensity", c.intensity),
+            ("valence", c.valence),
+            ("arousal", c.arousal),
+            ("context", c.context),
+            ("channel", c.channel),
+            ("tz", c.tz),
+        ):
             rows[name] = self.cat[name].table[codes]
         self._timestamp(rows, "occurred_at", c.occurred_ms, c.occurred_off)
         self._timestamp(rows, "recorded_at", c.recorded_ms, c.recorded_off)
@@ -353,15 +406,15 @@ class RowRenderer:
             self._alternate(m, rows, col, lines, codes, utc, off)
         for col, lines in edits.decimal_comma.items():
             start, width = self.slots[col]
-            block = m[lines, start:start + width]
+            block = m[lines, start : start + width]
             dot = np.argmax(block == ord("."), axis=1)
             m[lines, start + dot] = ord(",")
         for col, lines in edits.blank.items():
             start, width = self.slots[col]
-            m[lines, start:start + width] = 0
+            m[lines, start : start + width] = 0
         for k, lines in edits.truncate.items():
             first_dropped = self.COLUMNS[len(self.COLUMNS) - k]
-            m[lines, self.slots[first_dropped][0] - 1:self._body_end] = 0  # its comma onwards
+            m[lines, self.slots[first_dropped][0] - 1 : self._body_end] = 0  # its comma onwards
         out = m[m != 0]
         touched = [x for x in (*edits.blank.values(), *edits.truncate.values()) if len(x)]
         if touched:  # restore the template bytes (dashes, commas) the edits removed

@@ -21,9 +21,16 @@ from .sinks import Target, TargetExistsError
 log = logging.getLogger("emotion_events")
 
 
-def generate_to(target: Target, params: GeneratorParams, *, run_id: str, csv_path: str, manifest_path: str,
-                progress: Callable[[int], None] | None = None,
-                contract: SilverContract | None = None) -> dict[str, Any]:
+def generate_to(
+    target: Target,
+    params: GeneratorParams,
+    *,
+    run_id: str,
+    csv_path: str,
+    manifest_path: str,
+    progress: Callable[[int], None] | None = None,
+    contract: SilverContract | None = None,
+) -> dict[str, Any]:
     """Stage the CSV, write its manifest, commit the CSV; return the manifest.
 
     On failure the exception (:class:`StorageWriteError` or :class:`TargetExistsError`) carries
@@ -41,9 +48,15 @@ def generate_to(target: Target, params: GeneratorParams, *, run_id: str, csv_pat
         writer.abort()
         _tag(exc, {csv_path: False, manifest_path: False})
         raise
-    manifest = build_manifest(params, stream.counts, run_id=run_id, path=csv_path, contract=stream.contract,
-                              created_at=datetime.now(timezone.utc),
-                              extra={"manifest_path": manifest_path, **target.describe()})
+    manifest = build_manifest(
+        params,
+        stream.counts,
+        run_id=run_id,
+        path=csv_path,
+        contract=stream.contract,
+        created_at=datetime.now(timezone.utc),
+        extra={"manifest_path": manifest_path, **target.describe()},
+    )
     try:
         target.put_new(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"), "application/json")
     except BaseException as exc:

@@ -58,6 +58,7 @@ class Target(Protocol):
 
 # -- local directory ----------------------------------------------------------------------------------
 
+
 class _LocalWriter:
     """Writes to a hidden temporary file; ``commit`` fsyncs it and links it into place. Every
     ``SYNC_EVERY`` bytes a background thread starts writing back what is done, so the final fsync
@@ -153,13 +154,21 @@ class LocalTarget:
 
 # -- blob container -----------------------------------------------------------------------------------
 
+
 class _BlobWriter:
     """Stages ``block_size`` blocks while generation goes on: up to ``concurrency`` uploads run in
     background threads and at most ``concurrency + 1`` blocks are held in memory (flat in the row
     count). Block ids follow the data order, whatever order the uploads finish in."""
 
-    def __init__(self, blob_client: Any, content_type: str, block_size: int,
-                 on_block: Callable[[int], None] | None, concurrency: int, run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        blob_client: Any,
+        content_type: str,
+        block_size: int,
+        on_block: Callable[[int], None] | None,
+        concurrency: int,
+        run_id: str | None = None,
+    ) -> None:
         self.blob = blob_client
         self.content_type = content_type
         self.run_id = run_id
@@ -180,8 +189,9 @@ class _BlobWriter:
         except Exception as exc:
             with self._lock:
                 if self._error is None:
-                    self._error = StorageWriteError(f"staging block {index} of {self.blob.blob_name} failed; "
-                                                    f"nothing committed: {exc}")
+                    self._error = StorageWriteError(
+                        f"staging block {index} of {self.blob.blob_name} failed; nothing committed: {exc}"
+                    )
                     self._error.__cause__ = exc
             return
         finally:
@@ -220,7 +230,7 @@ class _BlobWriter:
             self._buf.clear()
         while len(view) >= self.block_size:
             self._stage(bytes(view[: self.block_size]))
-            view = view[self.block_size:]
+            view = view[self.block_size :]
         self._buf += view
 
     def finish(self) -> None:
@@ -239,14 +249,18 @@ class _BlobWriter:
         self.finish()
         metadata = {RUN_ID_METADATA: self.run_id} if self.run_id else None
         try:
-            self.blob.commit_block_list([BlobBlock(block_id=b) for b in self.blocks],
-                                        content_settings=ContentSettings(content_type=self.content_type),
-                                        metadata=metadata, match_condition=MatchConditions.IfMissing)
+            self.blob.commit_block_list(
+                [BlobBlock(block_id=b) for b in self.blocks],
+                content_settings=ContentSettings(content_type=self.content_type),
+                metadata=metadata,
+                match_condition=MatchConditions.IfMissing,
+            )
         except ResourceExistsError as exc:
             raise TargetExistsError(f"blob {self.blob.blob_name} already exists; not overwritten") from exc
         except Exception as exc:
-            raise StorageWriteError(f"committing {len(self.blocks)} blocks of {self.blob.blob_name} failed; "
-                                    f"nothing committed: {exc}") from exc
+            raise StorageWriteError(
+                f"committing {len(self.blocks)} blocks of {self.blob.blob_name} failed; nothing committed: {exc}"
+            ) from exc
 
     def abort(self) -> None:
         # Nothing was committed; uncommitted blocks are invisible and garbage-collected by the service
@@ -258,16 +272,23 @@ class _BlobWriter:
 class BlobTarget:
     """A container, written through an ``azure.storage.blob.ContainerClient``."""
 
-    def __init__(self, container_client: Any, *, block_size: int = BLOCK_SIZE,
-                 on_block: Callable[[int], None] | None = None, concurrency: int = UPLOAD_CONCURRENCY) -> None:
+    def __init__(
+        self,
+        container_client: Any,
+        *,
+        block_size: int = BLOCK_SIZE,
+        on_block: Callable[[int], None] | None = None,
+        concurrency: int = UPLOAD_CONCURRENCY,
+    ) -> None:
         self.container = container_client
         self.block_size = block_size
         self.on_block = on_block
         self.concurrency = concurrency
 
     def open(self, path: str, content_type: str = "text/csv; charset=utf-8", run_id: str | None = None) -> _BlobWriter:
-        return _BlobWriter(self.container.get_blob_client(path), content_type, self.block_size, self.on_block,
-                           self.concurrency, run_id)
+        return _BlobWriter(
+            self.container.get_blob_client(path), content_type, self.block_size, self.on_block, self.concurrency, run_id
+        )
 
     def delete(self, path: str) -> None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -295,8 +316,7 @@ class BlobTarget:
         from azure.storage.blob import ContentSettings
 
         try:
-            self.container.upload_blob(path, data, overwrite=False,
-                                       content_settings=ContentSettings(content_type=content_type))
+            self.container.upload_blob(path, data, overwrite=False, content_settings=ContentSettings(content_type=content_type))
         except ResourceExistsError as exc:
             raise TargetExistsError(f"blob {path} already exists; not overwritten") from exc
         except Exception as exc:

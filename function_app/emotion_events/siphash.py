@@ -18,10 +18,16 @@ def _rotl(x: int, b: int) -> int:
 
 
 def _round(v0: int, v1: int, v2: int, v3: int) -> tuple[int, int, int, int]:
-    v0 = (v0 + v1) & _MASK; v1 = _rotl(v1, 13) ^ v0; v0 = _rotl(v0, 32)  # noqa: E702
-    v2 = (v2 + v3) & _MASK; v3 = _rotl(v3, 16) ^ v2  # noqa: E702
-    v0 = (v0 + v3) & _MASK; v3 = _rotl(v3, 21) ^ v0  # noqa: E702
-    v2 = (v2 + v1) & _MASK; v1 = _rotl(v1, 17) ^ v2; v2 = _rotl(v2, 32)  # noqa: E702
+    v0 = (v0 + v1) & _MASK
+    v1 = _rotl(v1, 13) ^ v0
+    v0 = _rotl(v0, 32)  # noqa: E702
+    v2 = (v2 + v3) & _MASK
+    v3 = _rotl(v3, 16) ^ v2  # noqa: E702
+    v0 = (v0 + v3) & _MASK
+    v3 = _rotl(v3, 21) ^ v0  # noqa: E702
+    v2 = (v2 + v1) & _MASK
+    v1 = _rotl(v1, 17) ^ v2
+    v2 = _rotl(v2, 32)  # noqa: E702
     return v0, v1, v2, v3
 
 
@@ -32,8 +38,8 @@ def siphash24(key: bytes, message: bytes) -> int:
     k0, k1 = int.from_bytes(key[:8], "little"), int.from_bytes(key[8:], "little")
     v0, v1, v2, v3 = k0 ^ _INIT[0], k1 ^ _INIT[1], k0 ^ _INIT[2], k1 ^ _INIT[3]
     tail = len(message) % 8
-    blocks = [int.from_bytes(message[i:i + 8], "little") for i in range(0, len(message) - tail, 8)]
-    blocks.append(((len(message) & 0xFF) << 56) | int.from_bytes(message[len(message) - tail:], "little"))
+    blocks = [int.from_bytes(message[i : i + 8], "little") for i in range(0, len(message) - tail, 8)]
+    blocks.append(((len(message) & 0xFF) << 56) | int.from_bytes(message[len(message) - tail :], "little"))
     for m in blocks:
         v3 ^= m
         for _ in range(2):
@@ -67,10 +73,20 @@ def siphash24_u64(key: bytes, messages: np.ndarray) -> np.ndarray:
 
     def rounds(count: int) -> None:
         for _ in range(count):
-            add(v0, v1, out=v0); rotl(v1, 13); xor(v1, v0, out=v1); rotl(v0, 32)  # noqa: E702
-            add(v2, v3, out=v2); rotl(v3, 16); xor(v3, v2, out=v3)  # noqa: E702
-            add(v0, v3, out=v0); rotl(v3, 21); xor(v3, v0, out=v3)  # noqa: E702
-            add(v2, v1, out=v2); rotl(v1, 17); xor(v1, v2, out=v1); rotl(v2, 32)  # noqa: E702
+            add(v0, v1, out=v0)
+            rotl(v1, 13)
+            xor(v1, v0, out=v1)
+            rotl(v0, 32)  # noqa: E702
+            add(v2, v3, out=v2)
+            rotl(v3, 16)
+            xor(v3, v2, out=v3)  # noqa: E702
+            add(v0, v3, out=v0)
+            rotl(v3, 21)
+            xor(v3, v0, out=v3)  # noqa: E702
+            add(v2, v1, out=v2)
+            rotl(v1, 17)
+            xor(v1, v2, out=v1)
+            rotl(v2, 32)  # noqa: E702
 
     for block in (m, np.uint64(8 << 56)):  # the message, then the length byte (8, no tail bytes)
         v3 ^= block

@@ -15,9 +15,11 @@ def client_options() -> dict[str, Any]:
     own retry policy on top."""
     from azure.storage.blob import ExponentialRetry
 
-    return {"retry_policy": ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2,
-                                             random_jitter_range=1),
-            "connection_timeout": 10, "read_timeout": 60}
+    return {
+        "retry_policy": ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1),
+        "connection_timeout": 10,
+        "read_timeout": 60,
+    }
 
 
 class StorageConfigError(ValueError):
@@ -52,8 +54,10 @@ def blob_service_client(settings: Mapping[str, str], **options: Any):
     conn = (settings.get(S.BRONZE_CONNECTION_STRING) or "").strip()
     if conn:
         if conn.startswith("@Microsoft.KeyVault("):
-            raise StorageConfigError(S.BRONZE_CONNECTION_STRING, "the Key Vault reference was not resolved; check "
-                                     "the app's identity has 'Key Vault Secrets User' on the secret")
+            raise StorageConfigError(
+                S.BRONZE_CONNECTION_STRING,
+                "the Key Vault reference was not resolved; check the app's identity has 'Key Vault Secrets User' on the secret",
+            )
         try:
             return BlobServiceClient.from_connection_string(conn, **kwargs)
         except ValueError as exc:  # the SDK's message never echoes the key
@@ -63,8 +67,9 @@ def blob_service_client(settings: Mapping[str, str], **options: Any):
         if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
             raise StorageConfigError(S.BRONZE_ACCOUNT_URL, f"{url!r} must be an https:// blob endpoint")
         return BlobServiceClient(url, credential=_credential(settings), **kwargs)
-    raise StorageConfigError(S.BRONZE_CONNECTION_STRING,
-                             f"set it (or {S.BRONZE_ACCOUNT_URL} for managed-identity access) to reach bronze storage")
+    raise StorageConfigError(
+        S.BRONZE_CONNECTION_STRING, f"set it (or {S.BRONZE_ACCOUNT_URL} for managed-identity access) to reach bronze storage"
+    )
 
 
 def _credential(settings: Mapping[str, str]):

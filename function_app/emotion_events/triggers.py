@@ -66,8 +66,7 @@ def describe_committed(committed: Mapping[str, bool | None]) -> str:
 
 def _failure(status: int, message: str, exc: BaseException) -> func.HttpResponse:
     committed = committed_files(exc)
-    return _json(status, {"error": {"message": f"{message}; {describe_committed(committed)}",
-                                    "committed": committed}})
+    return _json(status, {"error": {"message": f"{message}; {describe_committed(committed)}", "committed": committed}})
 
 
 def handle_http(req: func.HttpRequest, settings: Mapping[str, str] | None = None) -> func.HttpResponse:
@@ -86,8 +85,11 @@ def _handle_http(req: func.HttpRequest, settings: Mapping[str, str] | None) -> f
     except SettingError as exc:
         return _config_error(exc, exc.setting)
     try:
-        params = parse_request(query_pairs(req), req.get_body(),
-                               RequestDefaults(rows=min(cfg.batch_rows, cfg.max_rows), dirty_ratio=cfg.dirty_ratio, max_rows=cfg.max_rows))
+        params = parse_request(
+            query_pairs(req),
+            req.get_body(),
+            RequestDefaults(rows=min(cfg.batch_rows, cfg.max_rows), dirty_ratio=cfg.dirty_ratio, max_rows=cfg.max_rows),
+        )
     except RequestError as exc:
         log.warning("rejected generate request: %s", exc)
         return _json(400, exc.as_json())
@@ -105,15 +107,18 @@ def _handle_http(req: func.HttpRequest, settings: Mapping[str, str] | None) -> f
         log.exception("generate failed")
         return _failure(500, f"generation failed: {type(exc).__name__}", exc)
     log.info("generated %s rows into %s/%s", manifest["rows_written"], manifest["container"], manifest["path"])
-    return _json(200, {
-        "run_id": manifest["run_id"],
-        "container": manifest["container"],
-        "blob_path": manifest["path"],
-        "manifest_path": manifest["manifest_path"],
-        "rows_written": manifest["rows_written"],
-        "bytes": manifest["bytes"],
-        "manifest": manifest,
-    })
+    return _json(
+        200,
+        {
+            "run_id": manifest["run_id"],
+            "container": manifest["container"],
+            "blob_path": manifest["path"],
+            "manifest_path": manifest["manifest_path"],
+            "rows_written": manifest["rows_written"],
+            "bytes": manifest["bytes"],
+            "manifest": manifest,
+        },
+    )
 
 
 def timer_params(settings: Mapping[str, str], now: datetime | None = None) -> GeneratorParams:
@@ -124,8 +129,7 @@ def timer_params(settings: Mapping[str, str], now: datetime | None = None) -> Ge
     tick = now.replace(second=0, microsecond=0)
     seed = int.from_bytes(hashlib.sha256(f"timer/{tick:%Y-%m-%dT%H:%M}Z".encode()).digest()[:8], "big") >> 1
     hour = now.replace(minute=0, second=0, microsecond=0)
-    return GeneratorParams(rows=cfg.batch_rows, seed=seed, dirty_ratio=cfg.dirty_ratio,
-                           start=hour - timedelta(hours=1), hours=1)
+    return GeneratorParams(rows=cfg.batch_rows, seed=seed, dirty_ratio=cfg.dirty_ratio, start=hour - timedelta(hours=1), hours=1)
 
 
 def handle_timer(timer: func.TimerRequest, settings: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -138,6 +142,5 @@ def handle_timer(timer: func.TimerRequest, settings: Mapping[str, str] | None = 
     except Exception:
         log.exception("scheduled generation failed; the retry policy will run it again")
         raise
-    log.info("scheduled generation wrote %s rows to %s/%s", manifest["rows_written"], manifest["container"],
-             manifest["path"])
+    log.info("scheduled generation wrote %s rows to %s/%s", manifest["rows_written"], manifest["container"], manifest["path"])
     return manifest

@@ -40,8 +40,15 @@ if TYPE_CHECKING:  # pragma: no cover
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # Rules the truth can judge from what the generator knows it wrote. A contract rule outside this set
 # makes the truth refuse (it would otherwise claim silently that no line breaks it).
-JUDGED_RULES = ("malformed_line", "missing_required", "unknown_code", "bad_number", "out_of_range",
-                "bad_timestamp", "recorded_before_occurred")
+JUDGED_RULES = (
+    "malformed_line",
+    "missing_required",
+    "unknown_code",
+    "bad_number",
+    "out_of_range",
+    "bad_timestamp",
+    "recorded_before_occurred",
+)
 KIND_OF_COPY = {COPY_DUPLICATE: "exact_duplicate", COPY_RESEND: "resent_event"}
 
 
@@ -75,7 +82,7 @@ def _canonical_index(vocab: Vocabulary, canonical: int) -> np.ndarray:
     out = np.full(len(vocab.entries), -1, dtype=np.int64)
     out[:canonical] = np.arange(canonical)
     for c in range(vocab.variants.shape[0]):
-        out[vocab.variants[c, :vocab.variant_count[c]]] = c
+        out[vocab.variants[c, : vocab.variant_count[c]]] = c
     return out
 
 
@@ -85,7 +92,7 @@ def _number_values(table: NumberTable, contract: SilverContract) -> np.ndarray:
     suffix, divisor = contract.percent_suffix, contract.percent_divisor
     values = []
     for text in table.entries:
-        values.append(int(text[:-len(suffix)]) / divisor if text.endswith(suffix) else float(text))
+        values.append(int(text[: -len(suffix)]) / divisor if text.endswith(suffix) else float(text))
     return np.array(values, dtype=np.float64)
 
 
@@ -160,8 +167,16 @@ class TruthCollector:
         self.contract: SilverContract | None = None
 
     # called by EventStream._chunk ------------------------------------------------------------------
-    def record(self, stream: "EventStream", index: int, plan: ChunkPlan, order: LineOrder, cols: ChunkColumns,
-               edits: LineEdits, data: bytes) -> None:
+    def record(
+        self,
+        stream: "EventStream",
+        index: int,
+        plan: ChunkPlan,
+        order: LineOrder,
+        cols: ChunkColumns,
+        edits: LineEdits,
+        data: bytes,
+    ) -> None:
         if self._tables is None:
             self._tables = _Tables.of(stream)
             self.contract = stream.contract
@@ -223,8 +238,9 @@ class TruthCollector:
             v = numbers[name]
             broken["out_of_range"] |= present[name] & ((v < rng.min) | (v > rng.max))
         skew = c.max_clock_skew_seconds * 1000
-        broken["recorded_before_occurred"] = (present["occurred_at"] & present["recorded_at"]
-                                              & (instants["recorded_at"] < instants["occurred_at"] - skew))
+        broken["recorded_before_occurred"] = (
+            present["occurred_at"] & present["recorded_at"] & (instants["recorded_at"] < instants["occurred_at"] - skew)
+        )
         wellformed = ~malformed  # the field values of a line with the wrong field count mean nothing
         reasons = np.full(n, None, dtype=object)
         for rule in reversed(c.reasons):  # the earliest failing rule is written last

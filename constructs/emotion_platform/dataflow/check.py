@@ -41,7 +41,7 @@ def _statements(script: str) -> list[str]:
                 j += 2 if ch == "'" and script[j] == "\\" else 1
             if j >= n:
                 raise ScriptError(f"unterminated string literal starting at offset {i}")
-            buf.append(script[i:j + 1])
+            buf.append(script[i : j + 1])
             i = j + 1
             continue
         if ch in "([{":

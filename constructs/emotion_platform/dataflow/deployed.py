@@ -27,6 +27,7 @@ class DeployedError(ValueError):
 @dataclass(frozen=True)
 class Dataset:
     """A dataset a source or sink names: its resource type and block (provider attribute names)."""
+
     resource_type: str
     resource_id: str
     block: dict
@@ -49,8 +50,7 @@ def terraform_unescape(text: str, *, where: str) -> str:
     """The string as Terraform hands it to the provider (template escapes undone)."""
     live = _LIVE_TEMPLATE.search(text.replace("$${", "").replace("%%{", ""))
     if live:
-        raise DeployedError(f"{where}: unescaped Terraform template sequence {live.group(0)!r} "
-                            "(Terraform would interpolate it)")
+        raise DeployedError(f"{where}: unescaped Terraform template sequence {live.group(0)!r} (Terraform would interpolate it)")
     return text.replace("$${", "${").replace("%%{", "%{")
 
 
@@ -81,10 +81,10 @@ def read_data_flows(tf_json: Path | dict) -> dict[str, DeployedDataFlow]:
         else:
             raise DeployedError(f"{where}: neither script nor script_lines is set")
         text = terraform_unescape(raw, where=where)
-        sources = {b["name"]: _dataset(resources, b["dataset"]["name"], f"{where} source {b['name']}")
-                   for b in block.get("source", [])}
-        sinks = {b["name"]: _dataset(resources, b["dataset"]["name"], f"{where} sink {b['name']}")
-                 for b in block.get("sink", [])}
+        sources = {
+            b["name"]: _dataset(resources, b["dataset"]["name"], f"{where} source {b['name']}") for b in block.get("source", [])
+        }
+        sinks = {b["name"]: _dataset(resources, b["dataset"]["name"], f"{where} sink {b['name']}") for b in block.get("sink", [])}
         flows[block.get("name", rid)] = DeployedDataFlow(rid, block.get("name", rid), text, sources, sinks)
     return flows
 

@@ -217,9 +217,16 @@ year(datetime) => integer
 COMMON_RESULT = {
     "iif": lambda n: range(1, n),
     "case": lambda n: [i for i in range(n) if i % 2 == 1 or i == n - 1 and n % 2 == 1],
-    "coalesce": range, "iifNull": range, "greatest": range, "least": range,
-    "max": range, "min": range, "first": lambda n: range(1), "last": lambda n: range(1),
-    "lag": lambda n: [0] + ([2] if n > 2 else []), "lead": lambda n: [0] + ([2] if n > 2 else []),
+    "coalesce": range,
+    "iifNull": range,
+    "greatest": range,
+    "least": range,
+    "max": range,
+    "min": range,
+    "first": lambda n: range(1),
+    "last": lambda n: range(1),
+    "lag": lambda n: [0] + ([2] if n > 2 else []),
+    "lead": lambda n: [0] + ([2] if n > 2 else []),
 }
 
 

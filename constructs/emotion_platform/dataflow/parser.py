@@ -29,8 +29,24 @@ from functools import lru_cache
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from .tree import (Arg, Array, Assign, Binary, Call, Column, Index, Literal, Named, Pos, Positional, Script,
-                   Statement, Struct, Typed, Unary)
+from .tree import (
+    Arg,
+    Array,
+    Assign,
+    Binary,
+    Call,
+    Column,
+    Index,
+    Literal,
+    Named,
+    Pos,
+    Positional,
+    Script,
+    Statement,
+    Struct,
+    Typed,
+    Unary,
+)
 
 GRAMMAR = r"""
 start: statement*
@@ -94,11 +110,28 @@ INT: /[0-9]+/
 
 # What a terminal is called in an error message.
 _TERMINAL_NAMES = {
-    "NAME": "a name", "BRACED": "a {column name}", "PARAM": "a $parameter", "DOLLARS": "'$$'",
-    "LOCAL": "a #local", "STRING": "a string", "DQSTRING": "a string", "REGEX": "a `regex`",
-    "NUMBER": "a number", "INT": "an integer", "HEX": "a hex number", "ARROW": "'~>'",
-    "OR_OP": "'||'", "XOR_OP": "'^'", "AND_OP": "'&&'", "EQ_OP": "'=='", "REL_OP": "'<'", "PLUS": "'+'",
-    "MINUS": "'-'", "MUL_OP": "'*'", "BANG": "'!'", "$END": "the end of the script",
+    "NAME": "a name",
+    "BRACED": "a {column name}",
+    "PARAM": "a $parameter",
+    "DOLLARS": "'$$'",
+    "LOCAL": "a #local",
+    "STRING": "a string",
+    "DQSTRING": "a string",
+    "REGEX": "a `regex`",
+    "NUMBER": "a number",
+    "INT": "an integer",
+    "HEX": "a hex number",
+    "ARROW": "'~>'",
+    "OR_OP": "'||'",
+    "XOR_OP": "'^'",
+    "AND_OP": "'&&'",
+    "EQ_OP": "'=='",
+    "REL_OP": "'<'",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "MUL_OP": "'*'",
+    "BANG": "'!'",
+    "$END": "the end of the script",
 }
 
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r", "`": "`"}
@@ -127,15 +160,20 @@ def _unescape(body: str, tok: Token) -> str:
         ch = body[i]
         if ch == "\\":
             nxt = body[i + 1]
-            if nxt == "u" and i + 5 < len(body) + 1 and all(c in "0123456789abcdefABCDEF" for c in body[i + 2:i + 6]) \
-                    and len(body[i + 2:i + 6]) == 4:
-                out.append(chr(int(body[i + 2:i + 6], 16)))
+            if (
+                nxt == "u"
+                and i + 5 < len(body) + 1
+                and all(c in "0123456789abcdefABCDEF" for c in body[i + 2 : i + 6])
+                and len(body[i + 2 : i + 6]) == 4
+            ):
+                out.append(chr(int(body[i + 2 : i + 6], 16)))
                 i += 6
                 continue
             if nxt not in _ESCAPES:
                 pos = Pos(tok.line, tok.column + 1 + i)
-                raise DataFlowSyntaxError(pos, f"unknown escape '\\{nxt}' in a string literal "
-                                               "(expected one of \\\\ \\' \\\" \\n \\t \\r \\uXXXX)")
+                raise DataFlowSyntaxError(
+                    pos, f"unknown escape '\\{nxt}' in a string literal (expected one of \\\\ \\' \\\" \\n \\t \\r \\uXXXX)"
+                )
             out.append(_ESCAPES[nxt])
             i += 2
             continue
@@ -270,8 +308,24 @@ def _lark() -> Lark:
 
 
 # Terminals that can start an expression: reported together as "an expression".
-_EXPRESSION_START = {"NAME", "BRACED", "PARAM", "DOLLARS", "LOCAL", "STRING", "DQSTRING", "REGEX", "NUMBER", "INT",
-                     "HEX", "BANG", "MINUS", "LPAR", "LSQB", "AT"}
+_EXPRESSION_START = {
+    "NAME",
+    "BRACED",
+    "PARAM",
+    "DOLLARS",
+    "LOCAL",
+    "STRING",
+    "DQSTRING",
+    "REGEX",
+    "NUMBER",
+    "INT",
+    "HEX",
+    "BANG",
+    "MINUS",
+    "LPAR",
+    "LSQB",
+    "AT",
+}
 
 
 def _expected(names) -> str:

@@ -18,8 +18,18 @@ from dataclasses import dataclass
 
 from emotion_events.contract import SilverContract
 
-from ..silver.plan import (CONTROL_REGEX, LOWER, NUMBER_REGEX, UPPER, WHITESPACE_CLASS, CleaningPlan, Field,
-                           PlanError, TimestampPattern, build_plan)
+from ..silver.plan import (
+    CONTROL_REGEX,
+    LOWER,
+    NUMBER_REGEX,
+    UPPER,
+    WHITESPACE_CLASS,
+    CleaningPlan,
+    Field,
+    PlanError,
+    TimestampPattern,
+    build_plan,
+)
 from ..silver.sql import CONTROL_DETAIL, bound_text
 
 SOURCE = "BronzeLines"
@@ -44,6 +54,7 @@ class DataFlowScript:
 
 
 # -- literals --------------------------------------------------------------------------------------------
+
 
 def s(value: str) -> str:
     """A single-quoted Data Flow string literal."""
@@ -72,6 +83,7 @@ def _false_if_null(pred: str) -> str:
 
 
 # -- per-field expressions -------------------------------------------------------------------------------
+
 
 def normalized_line(plan: CleaningPlan) -> str:
     """Same whitespace rule as the SQL: collapse runs, then drop whitespace next to delimiters and ends."""
@@ -119,8 +131,7 @@ def _number(plan: CleaningPlan, f: Field) -> str:
         return plain
     suffix = plan.percent_suffix
     stripped = f"rtrim(left({n}, length({n}) - {len(suffix)}), ' ')"
-    pct = (f"iif(regexMatch({stripped}, {rx(NUMBER_REGEX)}), toDouble({stripped}) / {plan.percent_divisor!r} + 0.0, "
-           f"{NULL_DOUBLE})")
+    pct = f"iif(regexMatch({stripped}, {rx(NUMBER_REGEX)}), toDouble({stripped}) / {plan.percent_divisor!r} + 0.0, {NULL_DOUBLE})"
     return f"iif(endsWith({n}, {s(suffix)}), {pct}, {plain})"
 
 
@@ -140,6 +151,7 @@ def _timestamp(plan: CleaningPlan, f: Field) -> str:
 
 # -- rules -----------------------------------------------------------------------------------------------
 
+
 def _any(parts: list[str]) -> str:
     return "(" + " || ".join(parts) + ")" if parts else "false()"
 
@@ -154,8 +166,7 @@ def rule_predicate(plan: CleaningPlan, reason: str) -> str:
     if reason == "bad_number":
         return _any([f"(!isNull(n_{f.name}) && isNull(v_{f.name}))" for f in plan.number_fields])
     if reason == "out_of_range":
-        return _any([f"(v_{f.name} < {f.range[0]!r} || v_{f.name} > {f.range[1]!r})"
-                     for f in plan.range_fields if f.range])
+        return _any([f"(v_{f.name} < {f.range[0]!r} || v_{f.name} > {f.range[1]!r})" for f in plan.range_fields if f.range])
     if reason == "bad_timestamp":
         return _any([f"(!isNull(n_{f.name}) && isNull(t_{f.name}))" for f in plan.timestamp_fields])
     if reason == "recorded_before_occurred":
@@ -168,26 +179,50 @@ def rule_detail(plan: CleaningPlan, reason: str) -> str:
         return "case(" + ", ".join(f"{_false_if_null(c)}, {d}" for c, d in cases) + ")"
 
     if reason == "malformed_line":
-        return (f"iif(n_fields != {len(plan.fields)}, {s(f'expected {len(plan.fields)} fields, found ')} + "
-                f"toString(n_fields), {s(CONTROL_DETAIL)})")
+        return (
+            f"iif(n_fields != {len(plan.fields)}, {s(f'expected {len(plan.fields)} fields, found ')} + "
+            f"toString(n_fields), {s(CONTROL_DETAIL)})"
+        )
     if reason == "missing_required":
         return first([(f"isNull(n_{f.name})", s(f"{f.name} is empty")) for f in plan.required_fields])
     if reason == "unknown_code":
-        return first([(f"!isNull(n_{f.name}) && isNull(c_{f.name})",
-                       f"{s(f.name + ' ')} + n_{f.name} + ' is not canonical and has no synonym'")
-                      for f in plan.code_fields])
+        return first(
+            [
+                (
+                    f"!isNull(n_{f.name}) && isNull(c_{f.name})",
+                    f"{s(f.name + ' ')} + n_{f.name} + ' is not canonical and has no synonym'",
+                )
+                for f in plan.code_fields
+            ]
+        )
     if reason == "bad_number":
-        return first([(f"!isNull(n_{f.name}) && isNull(v_{f.name})",
-                       f"{s(f.name + ' ')} + n_{f.name} + ' is not a number'") for f in plan.number_fields])
+        return first(
+            [
+                (f"!isNull(n_{f.name}) && isNull(v_{f.name})", f"{s(f.name + ' ')} + n_{f.name} + ' is not a number'")
+                for f in plan.number_fields
+            ]
+        )
     if reason == "out_of_range":
-        return first([(f"v_{f.name} < {f.range[0]!r} || v_{f.name} > {f.range[1]!r}",
-                       f"{s(f.name + ' ')} + n_{f.name} + "
-                       f"{s(f' is outside [{bound_text(f.range[0])}, {bound_text(f.range[1])}]')}")
-                      for f in plan.range_fields if f.range])
+        return first(
+            [
+                (
+                    f"v_{f.name} < {f.range[0]!r} || v_{f.name} > {f.range[1]!r}",
+                    f"{s(f.name + ' ')} + n_{f.name} + {s(f' is outside [{bound_text(f.range[0])}, {bound_text(f.range[1])}]')}",
+                )
+                for f in plan.range_fields
+                if f.range
+            ]
+        )
     if reason == "bad_timestamp":
-        return first([(f"!isNull(n_{f.name}) && isNull(t_{f.name})",
-                       f"{s(f.name + ' ')} + n_{f.name} + ' matches none of the contract formats'")
-                      for f in plan.timestamp_fields])
+        return first(
+            [
+                (
+                    f"!isNull(n_{f.name}) && isNull(t_{f.name})",
+                    f"{s(f.name + ' ')} + n_{f.name} + ' matches none of the contract formats'",
+                )
+                for f in plan.timestamp_fields
+            ]
+        )
     if reason == "recorded_before_occurred":
         return s(f"recorded_at is more than {int(plan.max_clock_skew_seconds)} s before occurred_at")
     raise PlanError(f"no Data Flow Script for rule {reason!r}")
@@ -210,6 +245,7 @@ def _silver_value(plan: CleaningPlan, name: str) -> str:
 
 # -- the script ------------------------------------------------------------------------------------------
 
+
 def _derive(inp: str, out: str, assignments: list[tuple[str, str]]) -> str:
     body = ",\n\t\t".join(f"{k} = {v}" for k, v in assignments)
     return f"{inp} derive({body}) ~> {out}"
@@ -222,19 +258,33 @@ def generate_script(contract: SilverContract | None = None, *, bronze_wildcard: 
         raise PlanError("silver.partition_by: the Data Flow sink writes one folder level (exactly one column)")
     d = plan.delimiter
     out: list[str] = []
-    out.append("source(allowSchemaDrift: true,\n\tvalidateSchema: false,\n\tignoreNoFilesFound: false,\n"
-               f"\trowUrlColumn: {s(URL_COLUMN)},\n\twildcardPaths:[{s(bronze_wildcard)}]) ~> {SOURCE}")
+    out.append(
+        "source(allowSchemaDrift: true,\n\tvalidateSchema: false,\n\tignoreNoFilesFound: false,\n"
+        f"\trowUrlColumn: {s(URL_COLUMN)},\n\twildcardPaths:[{s(bronze_wildcard)}]) ~> {SOURCE}"
+    )
     # The dataset reads each line as one column (no column delimiter, no quote, no escape, rows end at
     # LF); strip the one CR of a CRLF ending (`\z`: Java's `$` would also match before a last CR).
     # source_file: the path relative to the container, without the leading '/', as locally.
-    out.append(_derive(SOURCE, "RawLines", [
-        ("line", "regexReplace(toString(byPosition(1)), `\\r\\z`, '')"),
-        ("source_file", f"regexReplace({URL_COLUMN}, `^/+`, '')"),
-    ]))
-    out.append(_derive("RawLines", "Normalized", [
-        ("norm_line", normalized_line(plan)),
-        ("n_fields", f"length(line) - length(replace(line, {s(d)}, '')) + 1"),
-    ]))
+    out.append(
+        _derive(
+            SOURCE,
+            "RawLines",
+            [
+                ("line", "regexReplace(toString(byPosition(1)), `\\r\\z`, '')"),
+                ("source_file", f"regexReplace({URL_COLUMN}, `^/+`, '')"),
+            ],
+        )
+    )
+    out.append(
+        _derive(
+            "RawLines",
+            "Normalized",
+            [
+                ("norm_line", normalized_line(plan)),
+                ("n_fields", f"length(line) - length(replace(line, {s(d)}, '')) + 1"),
+            ],
+        )
+    )
     # Blank and whitespace-only lines are skipped (an empty line may also arrive as null).
     out.append("Normalized filter(!isNull(line) && norm_line != '') ~> NonBlankLines")
     out.append(_derive("NonBlankLines", "Columns", [(f"r_{f.name}", field_value(plan, f)) for f in plan.fields]))
@@ -268,19 +318,24 @@ def generate_script(contract: SilverContract | None = None, *, bronze_wildcard: 
     out.append(f"Route@Valid window(over({key}),\n\t" + ",\n\t".join(order) + ",\n\twinner_rank = rowNumber()) ~> Ranked")
     out.append("Ranked filter(winner_rank == 1) ~> Deduplicated")
     part = plan.partition_by[0]
-    out.append(_derive("Deduplicated", "WithFolder", [
-        (FOLDER_COLUMN, f"{s(part + '=')} + toString({part}, 'yyyy-MM-dd')")]))
+    out.append(_derive("Deduplicated", "WithFolder", [(FOLDER_COLUMN, f"{s(part + '=')} + toString({part}, 'yyyy-MM-dd')")]))
     data_cols = ",\n\t\t".join(c.name for c in plan.silver_data_columns)
-    out.append(f"WithFolder sink(allowSchemaDrift: false,\n\tvalidateSchema: false,\n\ttruncate: true,\n"
-               f"\trowFolderUrlColumn: {s(FOLDER_COLUMN)},\n\tmapColumn(\n\t\t{data_cols}\n\t),\n"
-               f"\tskipDuplicateMapInputs: true,\n\tskipDuplicateMapOutputs: true) ~> {SILVER_SINK}")
+    out.append(
+        f"WithFolder sink(allowSchemaDrift: false,\n\tvalidateSchema: false,\n\ttruncate: true,\n"
+        f"\trowFolderUrlColumn: {s(FOLDER_COLUMN)},\n\tmapColumn(\n\t\t{data_cols}\n\t),\n"
+        f"\tskipDuplicateMapInputs: true,\n\tskipDuplicateMapOutputs: true) ~> {SILVER_SINK}"
+    )
 
     qsrc = {"raw_line_or_record": "line", "reason": "reason", "detail": "detail", "source_file": "source_file"}
     qmap = ",\n\t\t".join(f"{c} = {qsrc[c]}" if qsrc[c] != c else c for c in plan.quarantine_columns)
-    out.append(f"Route@Rejected select(mapColumn(\n\t\t{qmap}\n\t),\n\tskipDuplicateMapInputs: true,\n"
-               "\tskipDuplicateMapOutputs: true) ~> QuarantineRows")
-    out.append("QuarantineRows sink(allowSchemaDrift: false,\n\tvalidateSchema: false,\n\ttruncate: true,\n"
-               f"\tskipDuplicateMapInputs: true,\n\tskipDuplicateMapOutputs: true) ~> {QUARANTINE_SINK}")
+    out.append(
+        f"Route@Rejected select(mapColumn(\n\t\t{qmap}\n\t),\n\tskipDuplicateMapInputs: true,\n"
+        "\tskipDuplicateMapOutputs: true) ~> QuarantineRows"
+    )
+    out.append(
+        "QuarantineRows sink(allowSchemaDrift: false,\n\tvalidateSchema: false,\n\ttruncate: true,\n"
+        f"\tskipDuplicateMapInputs: true,\n\tskipDuplicateMapOutputs: true) ~> {QUARANTINE_SINK}"
+    )
     return DataFlowScript("\n".join(out) + "\n", (SOURCE,), (SILVER_SINK, QUARANTINE_SINK), plan)
 
 

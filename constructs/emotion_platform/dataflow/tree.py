@@ -29,9 +29,11 @@ def _pos() -> Pos:
 
 # -- expressions -----------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Literal:
     """``kind`` is one of string, regex, integer, long, double, boolean, null."""
+
     kind: str
     value: object
     pos: Pos = _pos()
@@ -41,6 +43,7 @@ class Literal:
 class Column:
     """A column reference. ``kind``: name (``x`` or ``{x y}``), qualified (``Stream@x``, named
     ``Stream@x``), param (``$x``), current (``$$``), local (``#item``, ``#index_1``)."""
+
     name: str
     kind: str = "name"
     pos: Pos = _pos()
@@ -92,6 +95,7 @@ Expr = Union[Literal, Column, Call, Binary, Unary, Index, Array, Struct]
 
 # -- arguments (of a transformation or of a call) ----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Positional:
     value: Expr
@@ -101,6 +105,7 @@ class Positional:
 @dataclass(frozen=True)
 class Named:
     """``name: value`` (an option such as ``allowSchemaDrift: true``)."""
+
     name: str
     value: Expr
     pos: Pos = _pos()
@@ -109,6 +114,7 @@ class Named:
 @dataclass(frozen=True)
 class Assign:
     """``name = value`` (a derived column, a window column, a mapped column)."""
+
     name: str
     value: Expr
     pos: Pos = _pos()
@@ -117,6 +123,7 @@ class Assign:
 @dataclass(frozen=True)
 class Typed:
     """``name as type`` (a declared column in ``output(...)``)."""
+
     name: str
     type: str
     pos: Pos = _pos()
@@ -127,9 +134,11 @@ Arg = Union[Positional, Named, Assign, Typed]
 
 # -- statements ------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Statement:
     """``in1, in2 transform(args) ~> output@(branch, ...)``."""
+
     inputs: tuple[str, ...]
     transform: str
     args: tuple[Arg, ...]

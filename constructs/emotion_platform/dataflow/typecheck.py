@@ -25,8 +25,23 @@ from dataclasses import dataclass, field
 
 from .functions import COMMON_RESULT, FUNCTIONS, Signature
 from .parser import DataFlowScriptError, parse
-from .tree import (Array, Assign, Binary, Call, Column, Index, Literal, Named, Pos, Positional, Script, Statement,
-                   Struct, Typed, Unary)
+from .tree import (
+    Array,
+    Assign,
+    Binary,
+    Call,
+    Column,
+    Index,
+    Literal,
+    Named,
+    Pos,
+    Positional,
+    Script,
+    Statement,
+    Struct,
+    Typed,
+    Unary,
+)
 
 INTEGRAL = ("byte", "short", "integer", "long")
 FRACTIONAL = ("float", "double", "decimal")
@@ -35,9 +50,21 @@ DATETIME = ("date", "timestamp")
 CATEGORIES = {"integral": INTEGRAL, "fractional": FRACTIONAL, "number": NUMBER, "datetime": DATETIME}
 _WIDTH = {t: i for i, t in enumerate(("byte", "short", "integer", "long", "float", "double", "decimal"))}
 # Types from `output(x as type)` declarations, by the word they start with.
-_DECLARED = {"string": "string", "integer": "integer", "int": "integer", "long": "long", "short": "short",
-             "byte": "byte", "double": "double", "float": "float", "decimal": "decimal", "boolean": "boolean",
-             "date": "date", "timestamp": "timestamp", "binary": "binary"}
+_DECLARED = {
+    "string": "string",
+    "integer": "integer",
+    "int": "integer",
+    "long": "long",
+    "short": "short",
+    "byte": "byte",
+    "double": "double",
+    "float": "float",
+    "decimal": "decimal",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+    "binary": "binary",
+}
 
 
 @dataclass(frozen=True)
@@ -106,6 +133,7 @@ def _comparable(a: str, b: str) -> bool:
 class Schema:
     """The columns of one stream, in order, with their types. ``drift``: unknown columns may exist
     (reachable through ``byName``/``byPosition`` only)."""
+
     columns: dict[str, str] = field(default_factory=dict)
     drift: bool = False
     unknown: bool = False  # after an earlier error: every column passes, so one mistake is reported once
@@ -117,6 +145,7 @@ class Schema:
 @dataclass
 class CheckedScript:
     """The parsed script with the schema of every stream (``Out`` or ``Out@Branch``)."""
+
     script: Script
     schemas: dict[str, Schema]
 
@@ -142,8 +171,10 @@ class _Checker:
                 return schema.columns[e.name]
             if schema.unknown:
                 return "any"
-            self.fail(e.pos, f"unknown column '{e.name}'" + (
-                f" (known: {', '.join(schema.columns)})" if len(schema.columns) <= 12 else ""))
+            self.fail(
+                e.pos,
+                f"unknown column '{e.name}'" + (f" (known: {', '.join(schema.columns)})" if len(schema.columns) <= 12 else ""),
+            )
             return "any"
         if isinstance(e, Call):
             return self.call(e, schema)
@@ -251,8 +282,11 @@ class _Checker:
         values = []
         for a in c.args:
             if not isinstance(a, Positional):
-                self.fail(a.pos, f"{c.name}(): unexpected {'option' if isinstance(a, Named) else 'assignment'} "
-                                 f"'{a.name}' in an expression call")
+                self.fail(
+                    a.pos,
+                    f"{c.name}(): unexpected {'option' if isinstance(a, Named) else 'assignment'} "
+                    f"'{a.name}' in an expression call",
+                )
                 continue
             values.append(a.value)
         types = [self.expr(v, schema) for v in values]
@@ -268,8 +302,10 @@ class _Checker:
             if c.name == "case" and i % 2 == 0 and not (i == n - 1 and n % 2 == 1):
                 want = "boolean"
             if not accepts(want, t):
-                self.fail(getattr(values[i], "pos", c.pos),
-                          f"argument {i + 1} of {c.name}() must be {want}, got {t} (documented: {sig})")
+                self.fail(
+                    getattr(values[i], "pos", c.pos),
+                    f"argument {i + 1} of {c.name}() must be {want}, got {t} (documented: {sig})",
+                )
         if c.name in COMMON_RESULT:
             picked = [types[i] for i in COMMON_RESULT[c.name](n) if i < n]
             t = common(picked)
@@ -298,8 +334,11 @@ class _Checker:
             for inp in st.inputs:
                 if inp not in self.schemas:
                     if inp in defined and defined[inp].branches and "@" not in inp:
-                        self.fail(st.pos, f"{st.output}: input '{inp}' is a split; read one of its branches "
-                                          f"({', '.join(defined[inp].streams)})")
+                        self.fail(
+                            st.pos,
+                            f"{st.output}: input '{inp}' is a split; read one of its branches "
+                            f"({', '.join(defined[inp].streams)})",
+                        )
                     else:
                         self.fail(st.pos, f"{st.output}: input stream '{inp}' is not defined before it is used")
                     ins.append(Schema(unknown=True))
@@ -345,8 +384,11 @@ class _Checker:
         t = st.transform
         handler = getattr(self, f"t_{t}", None)
         if handler is None:
-            self.fail(st.pos, f"{st.output}: transformation '{t}' is not supported by this checker "
-                              "(supported: " + ", ".join(sorted(n[2:] for n in dir(self) if n.startswith("t_"))) + ")")
+            self.fail(
+                st.pos,
+                f"{st.output}: transformation '{t}' is not supported by this checker "
+                "(supported: " + ", ".join(sorted(n[2:] for n in dir(self) if n.startswith("t_"))) + ")",
+            )
             return Schema(unknown=True)
         return handler(st, ins)
 
@@ -403,8 +445,11 @@ class _Checker:
         if not conds:
             self.fail(st.pos, f"{st.output}: split() has no condition")
         elif len(st.branches) not in (len(conds), len(conds) + 1):
-            self.fail(st.pos, f"{st.output}: split() has {len(conds)} condition(s) but {len(st.branches)} branch(es) "
-                              f"(expected {len(conds) + 1}: one per condition and one for the rest)")
+            self.fail(
+                st.pos,
+                f"{st.output}: split() has {len(conds)} condition(s) but {len(st.branches)} branch(es) "
+                f"(expected {len(conds) + 1}: one per condition and one for the rest)",
+            )
         return ins[0].copy()
 
     def _sort_keys(self, st: Statement, calls: list, schema: Schema) -> None:
@@ -479,8 +524,9 @@ class _Checker:
             if isinstance(folder, Literal) and folder.kind == "string":
                 t = schema.columns.get(folder.value)
                 if t is None:
-                    self.fail(folder.pos, f"{st.output}: rowFolderUrlColumn names '{folder.value}', "
-                                          "which is not a column of the input")
+                    self.fail(
+                        folder.pos, f"{st.output}: rowFolderUrlColumn names '{folder.value}', which is not a column of the input"
+                    )
                 elif not accepts("string", t):
                     self.fail(folder.pos, f"{st.output}: rowFolderUrlColumn '{folder.value}' must be a string, got {t}")
             else:

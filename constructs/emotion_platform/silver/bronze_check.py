@@ -57,8 +57,7 @@ class Fetched:
         return self._seen[name]
 
 
-def confirm_merged(state: dict, listing: list[StoredFile], fetched: Fetched,
-                   say: Callable[[str], None]) -> dict:
+def confirm_merged(state: dict, listing: list[StoredFile], fetched: Fetched, say: Callable[[str], None]) -> dict:
     """``state`` with the bronze entries of same-size files whose hint moved settled by content: the
     new hint where the sha256 is the recorded one, :data:`CHANGED` where it is not (or none was
     recorded). Entries whose size or hint are as recorded, and files not merged yet, are left as they are."""

@@ -76,8 +76,7 @@ class BatchResult:
 
 
 def connect(settings: EngineSettings, work_dir: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
-                                             "autoload_known_extensions": False})
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     con.execute(f"SET memory_limit = {sql.lit(settings.memory_limit)}")
     con.execute(f"SET temp_directory = {sql.lit(str(work_dir / 'spill'))}")
     con.execute("SET preserve_insertion_order = false")
@@ -141,14 +140,17 @@ def check_headers(plan: CleaningPlan, files: list[tuple[Path, str]]) -> BronzeIn
             first = fh.readline(1 << 16)
             more = fh.read(1)
         if first.startswith(UTF8_BOM):
-            first = first[len(UTF8_BOM):]
+            first = first[len(UTF8_BOM) :]
         header = _strip_terminator(first)
         if not first and not more:
             out.records.append(ExtraRecord("", "empty_file", "the file has no bytes", str(path)))
         elif header != expected.encode():
             shown = _text(header)[:200]
-            out.records.append(ExtraRecord(shown, "bad_header", f"header {shown!r} differs from the contract's "
-                                           f"bronze.columns {expected!r}", str(path)))
+            out.records.append(
+                ExtraRecord(
+                    shown, "bad_header", f"header {shown!r} differs from the contract's bronze.columns {expected!r}", str(path)
+                )
+            )
         elif not more:
             out.records.append(ExtraRecord(_text(header), "empty_file", "the file has a header and no line", str(path)))
         else:
@@ -158,8 +160,10 @@ def check_headers(plan: CleaningPlan, files: list[tuple[Path, str]]) -> BronzeIn
 
 def _read_csv(paths: list[str]) -> str:
     listing = "[" + ", ".join(sql.lit(p) for p in paths) + "]"
-    return (f"read_csv({listing}, columns = {{'line': 'VARCHAR'}}, delim = {sql.lit(LINE_READ_DELIMITER)}, "
-            "quote = '', escape = '', header = true, auto_detect = false, filename = true, encoding = 'utf-8')")
+    return (
+        f"read_csv({listing}, columns = {{'line': 'VARCHAR'}}, delim = {sql.lit(LINE_READ_DELIMITER)}, "
+        "quote = '', escape = '', header = true, auto_detect = false, filename = true, encoding = 'utf-8')"
+    )
 
 
 def _lines_view(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str]], bronze: BronzeInput) -> None:
@@ -206,8 +210,7 @@ def read_lines_in_python(con: duckdb.DuckDBPyConnection, path: Path, records: li
 
     def flush() -> None:
         if batch:
-            chunk = pa.table({"source_file": pa.array([name] * len(batch), pa.string()),
-                              "line": pa.array(batch, pa.string())})
+            chunk = pa.table({"source_file": pa.array([name] * len(batch), pa.string()), "line": pa.array(batch, pa.string())})
             con.register("fallback_chunk", chunk)
             con.execute("INSERT INTO fallback_lines SELECT source_file, line FROM fallback_chunk")
             con.unregister("fallback_chunk")
@@ -248,10 +251,17 @@ def _count(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
     return con.execute(f"SELECT count(*) FROM {_parquet(folder)}").fetchone()[0]
 
 
-def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_silver: Path | None,
-              silver_out: Path, quarantine_file: Path, spill_dir: Path,
-              settings: EngineSettings = EngineSettings(),
-              progress: Callable[[str], None] | None = None) -> BatchResult:
+def run_batch(
+    plan: CleaningPlan,
+    files: list[tuple[Path, str]],
+    *,
+    existing_silver: Path | None,
+    silver_out: Path,
+    quarantine_file: Path,
+    spill_dir: Path,
+    settings: EngineSettings = EngineSettings(),
+    progress: Callable[[str], None] | None = None,
+) -> BatchResult:
     """Clean ``files`` ((local path, source name) pairs) into ``silver_out`` and ``quarantine_file``.
 
     ``silver_out`` receives only the partitions this batch affects (complete, merged with
@@ -314,18 +324,24 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
         say(f"classifying {len(files)} bronze file(s)")
         routed = spill_dir / "routed"
         carrier = _carrier(plan)
-        packed = " || ".join(f"coalesce({c}, '')" if c == "detail" else c for c in
-                             ("reason", sql.lit(PACK), "detail", sql.lit(PACK), "source_file", sql.lit(PACK), "line"))
+        packed = " || ".join(
+            f"coalesce({c}, '')" if c == "detail" else c
+            for c in ("reason", sql.lit(PACK), "detail", sql.lit(PACK), "source_file", sql.lit(PACK), "line")
+        )
         # A quarantined line's other columns hold whatever classification made of it: only the carrier
         # is read back, and the partition columns are NULL so that every such line lands in one folder.
-        select = [f"CASE WHEN reason IS NULL THEN {c.name} ELSE {packed} END AS {c.name}" if c.name == carrier else
-                  f"CASE WHEN reason IS NULL THEN {c.name} END AS {c.name}" if c.name in plan.partition_by else
-                  c.name for c in plan.silver_columns]
-        kind = (f"CASE WHEN reason IS NOT NULL THEN 'q' WHEN key_hash IN (SELECT h FROM repeated) "
-                f"THEN 'r' ELSE 'v' END AS {KIND}")
+        select = [
+            f"CASE WHEN reason IS NULL THEN {c.name} ELSE {packed} END AS {c.name}"
+            if c.name == carrier
+            else f"CASE WHEN reason IS NULL THEN {c.name} END AS {c.name}"
+            if c.name in plan.partition_by
+            else c.name
+            for c in plan.silver_columns
+        ]
+        kind = f"CASE WHEN reason IS NOT NULL THEN 'q' WHEN key_hash IN (SELECT h FROM repeated) THEN 'r' ELSE 'v' END AS {KIND}"
         sort = f" ORDER BY {KIND}, {sql.silver_order(plan)}" if order else ""
-        con.execute(f"""COPY (SELECT {', '.join(select)}, {kind}
-                              FROM ({sql.classify_sql(plan, 'bronze_lines')}){sort})
+        con.execute(f"""COPY (SELECT {", ".join(select)}, {kind}
+                              FROM ({sql.classify_sql(plan, "bronze_lines")}){sort})
             TO {sql.lit(str(routed))}
             ({SILVER_PARQUET}, PARTITION_BY ({KIND}, {part}), OVERWRITE_OR_IGNORE,
              FILENAME_PATTERN {sql.lit(SILVER_FILE_PATTERN)})""")
@@ -340,14 +356,18 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
         t0 = time.perf_counter()
         quarantine_file.parent.mkdir(parents=True, exist_ok=True)
         q_rows = routed / f"{KIND}=q"
-        rejected = (f"SELECT string_split({carrier}, {sql.lit(PACK)}) AS f FROM {_parquet(q_rows)}"
-                    if _has_files(q_rows) else "SELECT CAST([] AS VARCHAR[]) AS f LIMIT 0")
+        rejected = (
+            f"SELECT string_split({carrier}, {sql.lit(PACK)}) AS f FROM {_parquet(q_rows)}"
+            if _has_files(q_rows)
+            else "SELECT CAST([] AS VARCHAR[]) AS f LIMIT 0"
+        )
         # The line is last and may itself hold the packing character (a line read in Python): rejoin it.
         con.execute(f"""CREATE TEMP TABLE rejected AS SELECT array_to_string(f[4:], {sql.lit(PACK)}) AS line,
                         f[1] AS reason, f[2] AS detail, f[3] AS source_file FROM ({rejected})""")
         if bronze.records:
-            con.executemany("INSERT INTO rejected VALUES (?, ?, ?, ?)",
-                            [(r.line, r.reason, r.detail, r.path) for r in bronze.records])
+            con.executemany(
+                "INSERT INTO rejected VALUES (?, ?, ?, ?)", [(r.line, r.reason, r.detail, r.path) for r in bronze.records]
+            )
         for reason, n in con.execute("SELECT reason, count(*) FROM rejected GROUP BY reason").fetchall():
             result.quarantined[reason] = n
         qcols = {"raw_line_or_record": "c.line", "reason": "c.reason", "detail": "c.detail", "source_file": "n.name"}
@@ -361,8 +381,11 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
         t0 = time.perf_counter()
         say("merging the rows whose key repeats")
         r_rows = routed / f"{KIND}=r"
-        maybe_repeated = (f"SELECT {cols} FROM {_parquet(r_rows, hive=hive)}"
-                          if _has_files(r_rows) else f"SELECT {cols} FROM ({_empty_silver(plan)})")
+        maybe_repeated = (
+            f"SELECT {cols} FROM {_parquet(r_rows, hive=hive)}"
+            if _has_files(r_rows)
+            else f"SELECT {cols} FROM ({_empty_silver(plan)})"
+        )
         unique_count = _count(con, silver_out)
         result.valid_rows = unique_count + _count(con, r_rows)
         con.execute(f"CREATE VIEW new_repeated AS {maybe_repeated}")
@@ -372,8 +395,7 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
             # Touched partitions: where a new row lands, or where an existing row may be replaced.
             con.execute(f"CREATE TEMP TABLE touched ({', '.join(f'{k} {v}' for k, v in hive.items())})")
             if unique_count:
-                con.execute(f"INSERT INTO touched SELECT DISTINCT {part} FROM "
-                            f"{_parquet(silver_out, hive=hive)}")
+                con.execute(f"INSERT INTO touched SELECT DISTINCT {part} FROM {_parquet(silver_out, hive=hive)}")
             con.execute(f"""INSERT INTO touched SELECT DISTINCT {part} FROM new_repeated
                             UNION SELECT DISTINCT {part} FROM old_rows WHERE {in_repeated}""")
             con.execute(f"""CREATE VIEW old_carried AS SELECT {cols} FROM old_rows
@@ -382,7 +404,8 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_sil
             con.execute(f"CREATE VIEW old_ranked AS SELECT {cols} FROM old_rows WHERE {in_repeated}")
             parts.append("SELECT * FROM old_ranked")
             result.merged_existing_rows = con.execute(
-                "SELECT (SELECT count(*) FROM old_carried) + (SELECT count(*) FROM old_ranked)").fetchone()[0]
+                "SELECT (SELECT count(*) FROM old_carried) + (SELECT count(*) FROM old_ranked)"
+            ).fetchone()[0]
         merged = f"SELECT {cols} FROM ({sql.rank_sql(plan, '(' + ' UNION ALL '.join(parts) + ')')})"
         if old is not None:
             merged += f" UNION ALL SELECT {cols} FROM old_carried"

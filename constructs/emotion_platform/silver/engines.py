@@ -29,9 +29,17 @@ class EngineError(ValueError):
 class Engine(Protocol):
     name: str
 
-    def clean(self, plan: CleaningPlan, files: list[tuple[Path, str]], *, existing_silver: Path | None,
-              silver_out: Path, quarantine_file: Path, spill_dir: Path,
-              progress: Callable[[str], None]) -> BatchResult:
+    def clean(
+        self,
+        plan: CleaningPlan,
+        files: list[tuple[Path, str]],
+        *,
+        existing_silver: Path | None,
+        silver_out: Path,
+        quarantine_file: Path,
+        spill_dir: Path,
+        progress: Callable[[str], None],
+    ) -> BatchResult:
         """Clean ``files`` ((local path, bronze name)); write the affected partitions (merged with
         ``existing_silver``) under ``silver_out`` and the quarantine rows to ``quarantine_file``."""
         ...
@@ -45,15 +53,23 @@ class DuckDBEngine:
     def clean(self, plan, files, *, existing_silver, silver_out, quarantine_file, spill_dir, progress):
         from .engine import run_batch
 
-        return run_batch(plan, files, existing_silver=existing_silver, silver_out=silver_out,
-                         quarantine_file=quarantine_file, spill_dir=spill_dir, settings=self.settings,
-                         progress=progress)
+        return run_batch(
+            plan,
+            files,
+            existing_silver=existing_silver,
+            silver_out=silver_out,
+            quarantine_file=quarantine_file,
+            spill_dir=spill_dir,
+            settings=self.settings,
+            progress=progress,
+        )
 
 
 @dataclass
 class SparkEngine:
     """``data_flow``: a synthesized ``cdk.tf.json`` holding the data flow (the deployed script and its
     datasets). ``master``: Spark master URL (default ``$SPARK_MASTER`` or ``local[2]``)."""
+
     data_flow: "Path | DeployedDataFlow"
     master: str | None = None
     conf: dict[str, str] = field(default_factory=dict)
@@ -66,8 +82,10 @@ class SparkEngine:
             self.flow = self.data_flow
             return
         if not Path(self.data_flow).is_file():
-            raise EngineError(f"--data-flow {self.data_flow}: no such file (run ./dev.sh synth, or pass the "
-                              "cdk.tf.json of the stack whose data flow should run)")
+            raise EngineError(
+                f"--data-flow {self.data_flow}: no such file (run ./dev.sh synth, or pass the "
+                "cdk.tf.json of the stack whose data flow should run)"
+            )
         try:
             self.flow = read_data_flow(Path(self.data_flow))
         except (DeployedError, ValueError) as exc:
@@ -75,15 +93,22 @@ class SparkEngine:
         try:
             import pyspark  # noqa: F401
         except ImportError:
-            raise EngineError("--engine spark needs pyspark (pip install 'emotion-platform[spark]', "
-                              "or ./dev.sh setup)") from None
+            raise EngineError("--engine spark needs pyspark (pip install 'emotion-platform[spark]', or ./dev.sh setup)") from None
 
     def clean(self, plan, files, *, existing_silver, silver_out, quarantine_file, spill_dir, progress):
         from .spark_engine import SparkSettings, run_batch
 
-        return run_batch(plan, files, flow=self.flow, existing_silver=existing_silver, silver_out=silver_out,
-                         quarantine_file=quarantine_file, spill_dir=spill_dir,
-                         settings=SparkSettings(self.master, dict(self.conf)), progress=progress)
+        return run_batch(
+            plan,
+            files,
+            flow=self.flow,
+            existing_silver=existing_silver,
+            silver_out=silver_out,
+            quarantine_file=quarantine_file,
+            spill_dir=spill_dir,
+            settings=SparkSettings(self.master, dict(self.conf)),
+            progress=progress,
+        )
 
 
 def default_data_flow(root: Path = Path(".")) -> Path:
@@ -92,5 +117,7 @@ def default_data_flow(root: Path = Path(".")) -> Path:
     dev = [p for p in stacks if p.parent.name.endswith("-dev")]
     if len(stacks) == 1 or dev:
         return (dev or stacks)[0]
-    raise EngineError("--engine spark: pass --data-flow cdktf.out/stacks/<stack>/cdk.tf.json "
-                      f"({'no synthesized stack found; run ./dev.sh synth' if not stacks else 'several stacks'})")
+    raise EngineError(
+        "--engine spark: pass --data-flow cdktf.out/stacks/<stack>/cdk.tf.json "
+        f"({'no synthesized stack found; run ./dev.sh synth' if not stacks else 'several stacks'})"
+    )

@@ -22,16 +22,16 @@ FAULT_ENV = "EMOTION_SILVER_FAULT"
 PAUSE_LIMIT_S = 300.0
 
 STEPS = (
-    "locked",                # the silver lock is held; leftovers not cleaned yet
-    "cleaned",               # leftovers of killed runs removed, the work folder created
-    "staged",                # bronze (and blob silver) downloaded into the work folder
-    "batch-cleaned",         # the engine wrote the affected partitions and the quarantine file
-    "snapshot-built",        # the new snapshot and its state file are complete, nothing published
+    "locked",  # the silver lock is held; leftovers not cleaned yet
+    "cleaned",  # leftovers of killed runs removed, the work folder created
+    "staged",  # bronze (and blob silver) downloaded into the work folder
+    "batch-cleaned",  # the engine wrote the affected partitions and the quarantine file
+    "snapshot-built",  # the new snapshot and its state file are complete, nothing published
     "quarantine-published",  # the batch's quarantine file is in place, silver not yet
-    "silver-moved-aside",    # local silver: the old snapshot renamed away, the new one not yet in
-    "silver-uploading",      # blob silver: the first partition file uploaded, the rest not yet
-    "silver-published",      # silver and its state committed, the report not written yet
-    "report-partial",        # one report file written, the others not yet
+    "silver-moved-aside",  # local silver: the old snapshot renamed away, the new one not yet in
+    "silver-uploading",  # blob silver: the first partition file uploaded, the rest not yet
+    "silver-published",  # silver and its state committed, the report not written yet
+    "report-partial",  # one report file written, the others not yet
 )
 
 
@@ -63,7 +63,7 @@ def checkpoint(step: str) -> None:
     if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(60)  # never reached: SIGKILL cannot be caught
-    folder = Path(action[len("pause:"):])
+    folder = Path(action[len("pause:") :])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{step}.reached").write_text(str(os.getpid()))
     deadline = time.monotonic() + PAUSE_LIMIT_S

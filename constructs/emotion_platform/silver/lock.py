@@ -70,8 +70,9 @@ def _busy(uri: str, holder: Holder | None, waited: float | None) -> SilverBusyEr
     who = holder.describe() if holder else "holder not known yet"
     if waited:
         return SilverBusyError(f"silver {uri} is still locked by another run ({who}) after waiting {waited:.0f} s")
-    return SilverBusyError(f"silver {uri} is locked by another run ({who}); run again when it has finished, "
-                           "or pass --wait to wait for it")
+    return SilverBusyError(
+        f"silver {uri} is locked by another run ({who}); run again when it has finished, or pass --wait to wait for it"
+    )
 
 
 class SilverLock(Protocol):
@@ -99,8 +100,7 @@ class FileLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            raise LocationError(f"--silver {self.silver}: cannot create its lock file {self.path} "
-                                f"({exc.strerror})") from None
+            raise LocationError(f"--silver {self.silver}: cannot create its lock file {self.path} ({exc.strerror})") from None
         started = time.monotonic()
         told = False
         while True:
@@ -177,8 +177,10 @@ class BlobLeaseLock:
             if wait is None or waited >= wait:
                 raise _busy(self.loc.uri, self._holder(blob), waited if wait else None) from None
             if not told and say:
-                say(f"waiting for the silver lease ({self._holder(blob) or 'holder not known yet'}; "
-                    f"a dead holder's lease expires within {self.lease_seconds} s)")
+                say(
+                    f"waiting for the silver lease ({self._holder(blob) or 'holder not known yet'}; "
+                    f"a dead holder's lease expires within {self.lease_seconds} s)"
+                )
                 told = True
             time.sleep(POLL_S * 10)
         self._lease = lease
@@ -207,8 +209,10 @@ class BlobLeaseLock:
                 return
             except Exception as exc:
                 self._error = exc
-            raise LockLostError(f"silver {self.loc.uri}: the lease on {LOCK_BLOB} could not be renewed "
-                                f"({type(self._error).__name__}); stopped before publishing more")
+            raise LockLostError(
+                f"silver {self.loc.uri}: the lease on {LOCK_BLOB} could not be renewed "
+                f"({type(self._error).__name__}); stopped before publishing more"
+            )
 
     def release(self) -> None:
         self._stop.set()

@@ -108,9 +108,9 @@ def _date_alternatives() -> list[dict[str, str]]:
     Months of 31 days, months of 30, February up to the 28th (any year), and February 29th of a
     leap year (divisible by 4, centuries only when divisible by 400: 2000 yes, 1900 no).
     """
+
     def months(nums: list[int]) -> dict[str, str]:
-        return {"m": "(" + "|".join(f"{n:02d}" for n in nums) + ")",
-                "b": "(" + "|".join(_MONTH_NAMES[n - 1] for n in nums) + ")"}
+        return {"m": "(" + "|".join(f"{n:02d}" for n in nums) + ")", "b": "(" + "|".join(_MONTH_NAMES[n - 1] for n in nums) + ")"}
 
     year = _DIRECTIVES["Y"][1]
     return [
@@ -186,8 +186,10 @@ class TimestampPattern:
                 literal.append("%")
                 continue
             if code not in _DIRECTIVES:
-                raise PlanError(f"{where}: directive %{code} in {python!r} is not supported "
-                                f"(supported: {' '.join('%' + c for c in _DIRECTIVES)})")
+                raise PlanError(
+                    f"{where}: directive %{code} in {python!r} is not supported "
+                    f"(supported: {' '.join('%' + c for c in _DIRECTIVES)})"
+                )
             if code in seen:
                 raise PlanError(f"{where}: directive %{code} appears twice in {python!r}")
             seen.append(code)
@@ -202,8 +204,9 @@ class TimestampPattern:
         if sorted(date) not in (["Y", "d", "m"], ["Y", "b", "d"]):
             raise PlanError(f"{where}: pattern {python!r} needs a whole date: %Y, %d and one of %m or %b")
         if "a" in seen and reachable:
-            raise PlanError(f"{where}: %a in {python!r}: a weekday name cannot be checked against the date "
-                            "the same way in both engines")
+            raise PlanError(
+                f"{where}: %a in {python!r}: a weekday name cannot be checked against the date the same way in both engines"
+            )
         for code in "HMS":
             if code not in seen:
                 raise PlanError(f"{where}: pattern {python!r} lacks %{code}; silver needs the time to the second")
@@ -212,12 +215,15 @@ class TimestampPattern:
         elif ends_with_z:
             zone = "utc"
         else:
-            raise PlanError(f"{where}: pattern {python!r} has neither %z nor a trailing literal Z; "
-                            "silver needs an absolute instant")
+            raise PlanError(
+                f"{where}: pattern {python!r} has neither %z nor a trailing literal Z; silver needs an absolute instant"
+            )
         with_colon = "".join(java)
         variants = (with_colon, with_colon.replace("XXX", "XX")) if has_offset else (with_colon,)
-        alternatives = ["".join(alt.get(piece[1:], piece) if piece in ("%m", "%d", "%b", "%Y") else piece
-                                for piece in shape) for alt in _date_alternatives()]
+        alternatives = [
+            "".join(alt.get(piece[1:], piece) if piece in ("%m", "%d", "%b", "%Y") else piece for piece in shape)
+            for alt in _date_alternatives()
+        ]
         regex = "^(" + "|".join(alternatives) + ")\\z"
         return cls(name, kind, python, regex, variants, zone, reachable)
 
@@ -228,6 +234,7 @@ def _java_literal(text: str) -> str:
 
 
 # -- fields ---------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Field:
@@ -339,8 +346,10 @@ def build_plan(contract: SilverContract | None = None) -> CleaningPlan:
         raise PlanError(f"bronze.format {bronze.get('format')!r}: only 'csv' is supported")
     delimiter = bronze.get("delimiter", ",")
     if delimiter not in DELIMITERS:
-        raise PlanError(f"bronze.delimiter {delimiter!r}: must be one of {' '.join(DELIMITERS)} "
-                        "(never whitespace, a quote or a regex metacharacter)")
+        raise PlanError(
+            f"bronze.delimiter {delimiter!r}: must be one of {' '.join(DELIMITERS)} "
+            "(never whitespace, a quote or a regex metacharacter)"
+        )
     if not bronze.get("header", True):
         raise PlanError("bronze.header false: the engines skip one header line per file")
     norm = raw.get("normalization", {})
@@ -364,7 +373,9 @@ def build_plan(contract: SilverContract | None = None) -> CleaningPlan:
             if col.name in contract.lower_case:
                 bad = [k for k in codes if k != k.lower()]
                 if bad:
-                    raise PlanError(f"codes of {col.name!r}: {bad[0]!r} has upper case but the column is lower-cased, it could never match")
+                    raise PlanError(
+                        f"codes of {col.name!r}: {bad[0]!r} has upper case but the column is lower-cased, it could never match"
+                    )
         elif col.name == "device_tz":
             codes = {tz: tz for tz in contract.time_zones}
         is_ts = col.name in contract.timestamp_fields
@@ -373,14 +384,24 @@ def build_plan(contract: SilverContract | None = None) -> CleaningPlan:
         rng = contract.ranges.get(col.name)
         if rng is not None and col.type != "double":
             raise PlanError(f"ranges.{col.name}: column type is {col.type!r}, ranges apply to doubles")
-        fields.append(Field(
-            name=col.name, position=pos, type=col.type, required=col.required,
-            lower=col.name in contract.lower_case, codes=codes,
-            percent=col.name in raw.get("units", {}), range=(rng.min, rng.max) if rng else None,
-            timestamp=is_ts,
-        ))
+        fields.append(
+            Field(
+                name=col.name,
+                position=pos,
+                type=col.type,
+                required=col.required,
+                lower=col.name in contract.lower_case,
+                codes=codes,
+                percent=col.name in raw.get("units", {}),
+                range=(rng.min, rng.max) if rng else None,
+                timestamp=is_ts,
+            )
+        )
     for unit_col in raw.get("units", {}):
-        if unit_col not in contract.bronze_header or contract.bronze_columns[contract.bronze_header.index(unit_col)].type != "double":
+        if (
+            unit_col not in contract.bronze_header
+            or contract.bronze_columns[contract.bronze_header.index(unit_col)].type != "double"
+        ):
             raise PlanError(f"units.{unit_col}: must name a double bronze column")
     if contract.percent_divisor == 0:
         raise PlanError("units.intensity.percent_divisor: must not be 0")
@@ -389,9 +410,11 @@ def build_plan(contract: SilverContract | None = None) -> CleaningPlan:
     if not any(f.reachable for f in formats):
         raise PlanError("timestamps.formats: every format holds the bronze delimiter, no value could match")
     ts = raw.get("timestamps", {})
-    for key, want in (("year_range", {"min": YEAR_RANGE[0], "max": YEAR_RANGE[1]}),
-                      ("offset_range", {"min": "-12:00", "max": "+14:00"}),
-                      ("epoch_millis_digits", {"min": EPOCH_MILLIS_DIGITS[0], "max": EPOCH_MILLIS_DIGITS[1]})):
+    for key, want in (
+        ("year_range", {"min": YEAR_RANGE[0], "max": YEAR_RANGE[1]}),
+        ("offset_range", {"min": "-12:00", "max": "+14:00"}),
+        ("epoch_millis_digits", {"min": EPOCH_MILLIS_DIGITS[0], "max": EPOCH_MILLIS_DIGITS[1]}),
+    ):
         if key in ts and ts[key] != want:
             raise PlanError(f"timestamps.{key} {ts[key]}: the engines implement exactly {want}")
     file_rules = tuple(r["reason"] for r in raw.get("validation", {}).get("file_rules", []))
@@ -404,8 +427,7 @@ def build_plan(contract: SilverContract | None = None) -> CleaningPlan:
     rules = contract.reasons
     for i, reason in enumerate(rules):
         if reason not in KNOWN_RULES:
-            raise PlanError(f"validation.rules[{i}].reason {reason!r}: no engine implements it "
-                            f"(known: {', '.join(KNOWN_RULES)})")
+            raise PlanError(f"validation.rules[{i}].reason {reason!r}: no engine implements it (known: {', '.join(KNOWN_RULES)})")
     if len(set(rules)) != len(rules):
         raise PlanError("validation.rules: a reason appears twice")
     if "recorded_before_occurred" in rules:
@@ -429,8 +451,10 @@ def build_plan(contract: SilverContract | None = None) -> CleaningPlan:
         elif c.name == "event_date" and c.type == "date" and "occurred_at" in contract.timestamp_fields:
             silver_cols.append(SilverColumn(c.name, c.type, False, "utc_date", "occurred_at"))
         else:
-            raise PlanError(f"silver.columns[{c.name!r}]: no engine knows how to compute it "
-                            "(a bronze column, <timestamp field>_utc, or event_date)")
+            raise PlanError(
+                f"silver.columns[{c.name!r}]: no engine knows how to compute it "
+                "(a bronze column, <timestamp field>_utc, or event_date)"
+            )
     silver_names = [c.name for c in silver_cols]
     for p in contract.partition_by:
         if p not in silver_names:

@@ -96,6 +96,7 @@ def batch_id(files: list[tuple[str, int, str]]) -> str:
 
 # -- the state file --------------------------------------------------------------------------------------
 
+
 def _state_problem(state: Any) -> str | None:
     """What makes ``state`` (parsed JSON of the current version) unusable, or None."""
     if not isinstance(state.get("contract_sha256"), str):
@@ -118,8 +119,9 @@ def _state_problem(state: Any) -> str | None:
         if not isinstance(entry.get("fingerprint"), str):
             return f"bronze entry {name!r} has no 'fingerprint' string"
         digest = entry.get("sha256")
-        if digest is not None and not (isinstance(digest, str) and len(digest) == 64
-                                       and all(c in "0123456789abcdef" for c in digest)):
+        if digest is not None and not (
+            isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
+        ):
             return f"bronze entry {name!r}: 'sha256' is not a sha256 (64 lowercase hex digits)"
     return None
 
@@ -134,8 +136,7 @@ def parse_state(raw: bytes | None, where: str) -> dict | None:
     except (ValueError, RecursionError) as exc:
         raise StateFileError(f"{where} is not valid JSON ({str(exc)[:200]}); {fix}") from None
     if not isinstance(state, dict):
-        raise StateFileError(f"{where} is not a silver state file (a JSON {type(state).__name__}, "
-                             f"not an object); {fix}")
+        raise StateFileError(f"{where} is not a silver state file (a JSON {type(state).__name__}, not an object); {fix}")
     if state.get("version") != STATE_VERSION:
         return None
     problem = _state_problem(state)
@@ -156,6 +157,7 @@ def _read_state(loc, *, full: bool, say: Say) -> dict | None:
 
 # -- deciding what to clean ------------------------------------------------------------------------------
 
+
 @dataclass
 class _Plan:
     mode: str
@@ -171,8 +173,11 @@ def _decide(state: dict | None, listing: list, fingerprint: str, full: bool) -> 
     if state.get("contract_sha256") != fingerprint:
         return _Plan("full", "the contract changed since silver was built", listing)
     seen = state.get("bronze", {})
-    changed = [f.name for f in listing if f.name in seen and
-               (seen[f.name]["size"] != f.size or seen[f.name]["fingerprint"] != f.fingerprint)]
+    changed = [
+        f.name
+        for f in listing
+        if f.name in seen and (seen[f.name]["size"] != f.size or seen[f.name]["fingerprint"] != f.fingerprint)
+    ]
     if changed:
         return _Plan("full", f"bronze file {changed[0]} changed after it was merged", listing)
     new = [f for f in listing if f.name not in seen]
@@ -182,6 +187,7 @@ def _decide(state: dict | None, listing: list, fingerprint: str, full: bool) -> 
 
 
 # -- locations -------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RunLocations:
@@ -205,8 +211,9 @@ def _check_local(role: str, loc, *, must_exist: bool = False) -> None:
             break
 
 
-def open_locations(bronze: str, silver: str, quarantine: str | None, report: str | None,
-                   connection_string: str | None) -> RunLocations:
+def open_locations(
+    bronze: str, silver: str, quarantine: str | None, report: str | None, connection_string: str | None
+) -> RunLocations:
     """Every location of a run, checked before anything is locked or read (errors exit 2)."""
     quarantine = quarantine or sibling_uri(silver, "quarantine")
     uris = {"bronze": bronze, "silver": silver, "quarantine": quarantine}
@@ -225,6 +232,7 @@ def open_locations(bronze: str, silver: str, quarantine: str | None, report: str
 
 
 # -- publishing ------------------------------------------------------------------------------------------
+
 
 def _link_or_copy(src: Path, dst: Path) -> None:
     """Hard link when ``src`` is on the same filesystem, else a copy (a work folder elsewhere)."""
@@ -274,8 +282,7 @@ class LocalPublisher:
         self.silver.parent.mkdir(parents=True, exist_ok=True)
         return self.staged
 
-    def publish(self, snapshot: Path, affected: list[str], *, full: bool, before_commit: Callable[[], None],
-                say: Say) -> None:
+    def publish(self, snapshot: Path, affected: list[str], *, full: bool, before_commit: Callable[[], None], say: Say) -> None:
         before_commit()
         swap_in(snapshot, self.silver, self.old)
 
@@ -296,8 +303,7 @@ class BlobPublisher:
     def staging(self, work: Path) -> Path:
         return work / "snapshot"
 
-    def publish(self, snapshot: Path, affected: list[str], *, full: bool, before_commit: Callable[[], None],
-                say: Say) -> None:
+    def publish(self, snapshot: Path, affected: list[str], *, full: bool, before_commit: Callable[[], None], say: Say) -> None:
         loc = self.loc
         loc.ensure_container()
         wanted = {p.relative_to(snapshot).as_posix() for p in snapshot.glob("*=*/*.parquet")}
@@ -344,10 +350,12 @@ def _prune_quarantine(loc, keep: list[str], say: Say) -> None:
 
 # -- silver contents -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SilverStats:
     """What a silver snapshot holds, for the report: rows, partitions, and the distribution of every
     column the contract gives a code set (the emotions in the contract's order, the others by count)."""
+
     rows: int = 0
     partitions: int = 0
     distributions: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -382,8 +390,9 @@ def silver_stats(snapshot: Path | None, plan: CleaningPlan, memory_limit: str) -
         if columns:  # every distribution from one scan (one grouping set per code column)
             which = ", ".join(f"GROUPING({c})" for c in columns)
             sets = ", ".join(f"({c})" for c in columns)
-            rows = con.execute(f"SELECT {which}, {', '.join(columns)}, count(*) AS n FROM {rel} "
-                               f"GROUP BY GROUPING SETS ({sets})").fetchall()
+            rows = con.execute(
+                f"SELECT {which}, {', '.join(columns)}, count(*) AS n FROM {rel} GROUP BY GROUPING SETS ({sets})"
+            ).fetchall()
     finally:
         con.close()
     k = len(columns)
@@ -396,8 +405,7 @@ def silver_stats(snapshot: Path | None, plan: CleaningPlan, memory_limit: str) -
     if emotion in distributions:  # the report's main chart: the contract's order, not the count order
         counted = distributions[emotion]
         order = plan.contract.emotions.canonical
-        distributions[emotion] = {e: counted.get(e, 0) for e in order} | {
-            v: n for v, n in counted.items() if v not in order}
+        distributions[emotion] = {e: counted.get(e, 0) for e in order} | {v: n for v, n in counted.items() if v not in order}
     return SilverStats(total, len({f.parent.name for f in files}), distributions)
 
 
@@ -430,6 +438,7 @@ def _assemble(snapshot: Path, keep: Path | None, affected: Path, affected_partit
 
 
 # -- the run ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Run:
@@ -474,11 +483,13 @@ class _Run:
             current = _local_snapshot(locs.silver, self.work / "current", say)
         checkpoint("staged")
         memory_limit = self.settings.memory_limit
-        rows_before = silver_stats(current, self.plan, memory_limit).rows if current is not None else int(
-            (state or {}).get("silver_rows", 0))
+        rows_before = (
+            silver_stats(current, self.plan, memory_limit).rows
+            if current is not None
+            else int((state or {}).get("silver_rows", 0))
+        )
         if not decision.todo:
-            outcome = self._outcome(decision, BatchResult(), rows_before, silver_stats(current, self.plan, memory_limit),
-                                    None)
+            outcome = self._outcome(decision, BatchResult(), rows_before, silver_stats(current, self.plan, memory_limit), None)
             self._write_report(outcome)
             return outcome
 
@@ -487,8 +498,15 @@ class _Run:
         qfile = self.work / "quarantine" / qname
         affected = self.work / "affected"  # beside the spill folder: the engine moves files by rename
         say(f"cleaning {len(files)} bronze file(s) with the {self.engine.name} engine")
-        batch = self.engine.clean(self.plan, files, existing_silver=current, silver_out=affected,
-                                  quarantine_file=qfile, spill_dir=self.work / "spill", progress=say)
+        batch = self.engine.clean(
+            self.plan,
+            files,
+            existing_silver=current,
+            silver_out=affected,
+            quarantine_file=qfile,
+            spill_dir=self.work / "spill",
+            progress=say,
+        )
         checkpoint("batch-cleaned")
         try:
             snapshot = self.publisher.staging(self.work)
@@ -504,12 +522,20 @@ class _Run:
                 "updated_at": self.started_at,
                 "silver_rows": total,
                 "partitions": sorted({p.parent.name for p in snapshot.glob("*=*/*.parquet")}),
-                "bronze": ({} if decision.mode == "full" else dict((state or {}).get("bronze", {}))) | {
+                "bronze": ({} if decision.mode == "full" else dict((state or {}).get("bronze", {})))
+                | {
                     f.name: {"size": f.size, "fingerprint": f.fingerprint, "sha256": fetched.get(f.name)[1]}
-                    for f in decision.todo},
+                    for f in decision.todo
+                },
                 # The quarantine files that belong to this silver: a full recompute supersedes all others.
-                "quarantine_batches": sorted({qname} | (set() if decision.mode == "full" else set(
-                    (state or {}).get("quarantine_batches", _batch_files(locs.quarantine))))),
+                "quarantine_batches": sorted(
+                    {qname}
+                    | (
+                        set()
+                        if decision.mode == "full"
+                        else set((state or {}).get("quarantine_batches", _batch_files(locs.quarantine)))
+                    )
+                ),
             }
             if report is not None:  # committed with silver: the next run delivers it if this one dies first
                 new_state["last_report"] = report
@@ -524,8 +550,9 @@ class _Run:
             _publish_quarantine(locs.quarantine, qfile, qname)
             checkpoint("quarantine-published")
             say(f"publishing silver to {locs.silver.uri}")
-            self.publisher.publish(snapshot, batch.affected_partitions, full=decision.mode == "full",
-                                   before_commit=self.lock.check, say=say)
+            self.publisher.publish(
+                snapshot, batch.affected_partitions, full=decision.mode == "full", before_commit=self.lock.check, say=say
+            )
         finally:
             self.publisher.discard()
         checkpoint("silver-published")
@@ -544,18 +571,29 @@ class _Run:
             files.append((fetched.get(f.name)[0], f.name))
         return files
 
-    def _outcome(self, decision: _Plan, batch: BatchResult, rows_before: int, stats: SilverStats,
-                 qname: str | None) -> RunOutcome:
+    def _outcome(
+        self, decision: _Plan, batch: BatchResult, rows_before: int, stats: SilverStats, qname: str | None
+    ) -> RunOutcome:
         return RunOutcome(
-            mode=decision.mode, mode_reason=decision.reason, bronze_files=[f.name for f in decision.todo],
-            batch=batch, silver_rows_before=rows_before, silver_rows_after=stats.rows,
-            silver_partitions=stats.partitions, emotions=stats.distribution("emotion"),
-            channels=stats.distribution("source_channel"), silver_uri=self.locs.silver.uri,
-            quarantine_uri=self.locs.quarantine.uri, quarantine_file=qname,
-            seconds=time.perf_counter() - self.started, started_at=self.started_at,
-            contract_version=self.plan.contract.version, engine=self.engine.name,
+            mode=decision.mode,
+            mode_reason=decision.reason,
+            bronze_files=[f.name for f in decision.todo],
+            batch=batch,
+            silver_rows_before=rows_before,
+            silver_rows_after=stats.rows,
+            silver_partitions=stats.partitions,
+            emotions=stats.distribution("emotion"),
+            channels=stats.distribution("source_channel"),
+            silver_uri=self.locs.silver.uri,
+            quarantine_uri=self.locs.quarantine.uri,
+            quarantine_file=qname,
+            seconds=time.perf_counter() - self.started,
+            started_at=self.started_at,
+            contract_version=self.plan.contract.version,
+            engine=self.engine.name,
             distributions=stats.distributions,
-            report_uri=self.locs.report.uri if self.locs.report is not None else None)
+            report_uri=self.locs.report.uri if self.locs.report is not None else None,
+        )
 
     def _report_dict(self, outcome: RunOutcome) -> dict[str, Any]:
         from .report import report_dict
@@ -577,11 +615,23 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def run_silver(bronze: str, silver: str, *, quarantine: str | None = None, report: str | None = None,
-               full: bool = False, contract: SilverContract | None = None, memory_limit: str = "1GB",
-               threads: int | None = None, connection_string: str | None = None, work_dir: str | None = None,
-               sort_output: bool = False, wait: float | None = None,
-               progress: Callable[[str], None] | None = None, engine: Engine | None = None) -> RunOutcome:
+def run_silver(
+    bronze: str,
+    silver: str,
+    *,
+    quarantine: str | None = None,
+    report: str | None = None,
+    full: bool = False,
+    contract: SilverContract | None = None,
+    memory_limit: str = "1GB",
+    threads: int | None = None,
+    connection_string: str | None = None,
+    work_dir: str | None = None,
+    sort_output: bool = False,
+    wait: float | None = None,
+    progress: Callable[[str], None] | None = None,
+    engine: Engine | None = None,
+) -> RunOutcome:
     """Clean new bronze files into silver (and write the report when ``report`` is a location).
 
     ``wait``: None refuses at once when another run holds the silver lock (:class:`.lock.SilverBusyError`),

@@ -17,8 +17,7 @@ with the plain rule.
 from __future__ import annotations
 
 from .plan import YEAR_RANGE as YEAR_BOUNDS
-from .plan import (CONTROL_REGEX, LOWER, NUMBER_REGEX, UPPER, WHITESPACE_CLASS, CleaningPlan, Field,
-                   TimestampPattern)
+from .plan import CONTROL_REGEX, LOWER, NUMBER_REGEX, UPPER, WHITESPACE_CLASS, CleaningPlan, Field, TimestampPattern
 
 
 def lit(value: str) -> str:
@@ -41,6 +40,7 @@ def bound_text(value: float) -> str:
 
 
 # -- per-field expressions -------------------------------------------------------------------------------
+
 
 def normalized_line(plan: CleaningPlan, line: str = "line") -> str:
     """Whitespace rules applied to the whole line before it is split.
@@ -67,10 +67,15 @@ def normalized_line(plan: CleaningPlan, line: str = "line") -> str:
     if plan.collapse:
         spaced.append(f"contains({line}, '  ')")
     if plan.trim:
-        spaced += [f"contains({line}, {lit(' ' + sep)})", f"contains({line}, {lit(sep + ' ')})",
-                   f"starts_with({line}, ' ')", f"suffix({line}, ' ')"]
-    return (f"CASE WHEN (contains({line}, ' ') AND ({' OR '.join(spaced)})) OR contains({line}, chr(9)) "
-            f"THEN {expr} ELSE {line} END")
+        spaced += [
+            f"contains({line}, {lit(' ' + sep)})",
+            f"contains({line}, {lit(sep + ' ')})",
+            f"starts_with({line}, ' ')",
+            f"suffix({line}, ' ')",
+        ]
+    return (
+        f"CASE WHEN (contains({line}, ' ') AND ({' OR '.join(spaced)})) OR contains({line}, chr(9)) THEN {expr} ELSE {line} END"
+    )
 
 
 def normalized_value(plan: CleaningPlan, value: str) -> str:
@@ -143,8 +148,10 @@ def _number(plan: CleaningPlan, f: Field) -> str:
     # Plain numbers first (nearly every value): a value ending in the suffix never matches the regex.
     suffix = plan.percent_suffix
     stripped = f"rtrim(left({n}, length({n}) - {len(suffix)}), ' ')"
-    pct = (f"WHEN suffix({n}, {lit(suffix)}) AND regexp_full_match({stripped}, {lit(NUMBER_REGEX)}) "
-           f"THEN CAST({stripped} AS DOUBLE) / {num(plan.percent_divisor)} + 0.0")
+    pct = (
+        f"WHEN suffix({n}, {lit(suffix)}) AND regexp_full_match({stripped}, {lit(NUMBER_REGEX)}) "
+        f"THEN CAST({stripped} AS DOUBLE) / {num(plan.percent_divisor)} + 0.0"
+    )
     return f"CASE {plain} {pct} END"
 
 
@@ -279,8 +286,7 @@ def rule_predicate(plan: CleaningPlan, reason: str) -> str:
     if reason == "bad_number":
         return _any([f"(n_{f.name} IS NOT NULL AND v_{f.name} IS NULL)" for f in plan.number_fields])
     if reason == "out_of_range":
-        return _any([f"(v_{f.name} < {num(f.range[0])} OR v_{f.name} > {num(f.range[1])})"
-                     for f in plan.range_fields if f.range])
+        return _any([f"(v_{f.name} < {num(f.range[0])} OR v_{f.name} > {num(f.range[1])})" for f in plan.range_fields if f.range])
     if reason == "bad_timestamp":
         return _any([f"(n_{f.name} IS NOT NULL AND t_{f.name} IS NULL)" for f in plan.timestamp_fields])
     if reason == "recorded_before_occurred":
@@ -293,30 +299,56 @@ def rule_predicate(plan: CleaningPlan, reason: str) -> str:
 
 def rule_detail(plan: CleaningPlan, reason: str) -> str:
     """A human-readable detail; the first offending column in bronze order."""
+
     def first(cases: list[tuple[str, str]]) -> str:
         return "CASE " + " ".join(f"WHEN {c} THEN {d}" for c, d in cases) + " END"
 
     if reason == "malformed_line":
-        return (f"CASE WHEN n_fields <> {len(plan.fields)} THEN 'expected {len(plan.fields)} fields, found ' || "
-                f"CAST(n_fields AS VARCHAR) ELSE {lit(CONTROL_DETAIL)} END")
+        return (
+            f"CASE WHEN n_fields <> {len(plan.fields)} THEN 'expected {len(plan.fields)} fields, found ' || "
+            f"CAST(n_fields AS VARCHAR) ELSE {lit(CONTROL_DETAIL)} END"
+        )
     if reason == "missing_required":
         return first([(f"n_{f.name} IS NULL", lit(f"{f.name} is empty")) for f in plan.required_fields])
     if reason == "unknown_code":
-        return first([(f"n_{f.name} IS NOT NULL AND c_{f.name} IS NULL",
-                       f"{lit(f.name + ' ')} || {_shown(f)} || ' is not canonical and has no synonym'")
-                      for f in plan.code_fields])
+        return first(
+            [
+                (
+                    f"n_{f.name} IS NOT NULL AND c_{f.name} IS NULL",
+                    f"{lit(f.name + ' ')} || {_shown(f)} || ' is not canonical and has no synonym'",
+                )
+                for f in plan.code_fields
+            ]
+        )
     if reason == "bad_number":
-        return first([(f"n_{f.name} IS NOT NULL AND v_{f.name} IS NULL",
-                       f"{lit(f.name + ' ')} || n_{f.name} || ' is not a number'") for f in plan.number_fields])
+        return first(
+            [
+                (f"n_{f.name} IS NOT NULL AND v_{f.name} IS NULL", f"{lit(f.name + ' ')} || n_{f.name} || ' is not a number'")
+                for f in plan.number_fields
+            ]
+        )
     if reason == "out_of_range":
-        return first([(f"v_{f.name} < {num(f.range[0])} OR v_{f.name} > {num(f.range[1])}",
-                       f"{lit(f.name + ' ')} || n_{f.name} || "
-                       f"{lit(f' is outside [{bound_text(f.range[0])}, {bound_text(f.range[1])}]')}")
-                      for f in plan.range_fields if f.range])
+        return first(
+            [
+                (
+                    f"v_{f.name} < {num(f.range[0])} OR v_{f.name} > {num(f.range[1])}",
+                    f"{lit(f.name + ' ')} || n_{f.name} || "
+                    f"{lit(f' is outside [{bound_text(f.range[0])}, {bound_text(f.range[1])}]')}",
+                )
+                for f in plan.range_fields
+                if f.range
+            ]
+        )
     if reason == "bad_timestamp":
-        return first([(f"n_{f.name} IS NOT NULL AND t_{f.name} IS NULL",
-                       f"{lit(f.name + ' ')} || n_{f.name} || ' matches none of the contract formats'")
-                      for f in plan.timestamp_fields])
+        return first(
+            [
+                (
+                    f"n_{f.name} IS NOT NULL AND t_{f.name} IS NULL",
+                    f"{lit(f.name + ' ')} || n_{f.name} || ' matches none of the contract formats'",
+                )
+                for f in plan.timestamp_fields
+            ]
+        )
     if reason == "recorded_before_occurred":
         return lit(f"recorded_at is more than {int(plan.max_clock_skew_seconds)} s before occurred_at")
     raise ValueError(f"no SQL for rule {reason!r}")
@@ -354,6 +386,7 @@ def _silver_select(plan: CleaningPlan) -> list[str]:
 
 # -- whole queries ---------------------------------------------------------------------------------------
 
+
 def classify_sql(plan: CleaningPlan, source: str = "bronze_lines") -> str:
     """``source(source_file, line)`` -> classified rows (silver columns, reason, detail, line, file,
     and the :func:`key_hash`)."""
@@ -383,8 +416,8 @@ def classify_sql(plan: CleaningPlan, source: str = "bronze_lines") -> str:
   FROM nonblank
 ), typed AS (
   SELECT *,
-    {(',' + chr(10) + '    ').join(typed)},
-    {key_hash(plan, 'norm')} AS key_hash
+    {("," + chr(10) + "    ").join(typed)},
+    {key_hash(plan, "norm")} AS key_hash
   FROM norm
 ), judged AS (
   SELECT *, CASE

@@ -91,8 +91,7 @@ class LocalLocation:
                 continue  # temporary files of an unfinished write
             st = path.stat()
             # ctime: no user-space call sets it back, so a rewrite that restores the mtime still shows
-            hint = (f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
-                    if st.st_ctime_ns < settled_before else "")
+            hint = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}" if st.st_ctime_ns < settled_before else ""
             out.append(StoredFile(rel, st.st_size, hint))
         return out
 
@@ -176,7 +175,7 @@ class BlobLocation:
         out = []
         try:
             for b in self._cc.list_blobs(name_starts_with=start or None):
-                rel = b.name[len(start):]
+                rel = b.name[len(start) :]
                 if not rel or not rel.endswith(suffix):
                     continue
                 # The ETag, which Azure replaces on every write; not Content-MD5, a property any
@@ -198,9 +197,13 @@ class BlobLocation:
 
         md5 = bytes.fromhex(_md5_file(src))
         with open(src, "rb") as fh:
-            self._cc.upload_blob(self._blob(name), fh, overwrite=True, max_concurrency=4,
-                                 content_settings=ContentSettings(content_md5=md5,
-                                                                  content_type=_content_type(name)))
+            self._cc.upload_blob(
+                self._blob(name),
+                fh,
+                overwrite=True,
+                max_concurrency=4,
+                content_settings=ContentSettings(content_md5=md5, content_type=_content_type(name)),
+            )
 
     def read_bytes(self, name: str) -> bytes | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -213,9 +216,14 @@ class BlobLocation:
     def write_bytes(self, name: str, data: bytes) -> None:
         from azure.storage.blob import ContentSettings
 
-        self._cc.upload_blob(self._blob(name), data, overwrite=True,
-                             content_settings=ContentSettings(content_md5=hashlib.md5(data, usedforsecurity=False).digest(),
-                                                              content_type=_content_type(name)))
+        self._cc.upload_blob(
+            self._blob(name),
+            data,
+            overwrite=True,
+            content_settings=ContentSettings(
+                content_md5=hashlib.md5(data, usedforsecurity=False).digest(), content_type=_content_type(name)
+            ),
+        )
 
     def delete(self, name: str) -> None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -230,9 +238,13 @@ class BlobLocation:
 
 
 def _content_type(name: str) -> str:
-    return {".json": "application/json", ".png": "image/png", ".md": "text/markdown",
-            ".parquet": "application/vnd.apache.parquet", ".csv": "text/csv"}.get(
-        PurePosixPath(name).suffix, "application/octet-stream")
+    return {
+        ".json": "application/json",
+        ".png": "image/png",
+        ".md": "text/markdown",
+        ".parquet": "application/vnd.apache.parquet",
+        ".csv": "text/csv",
+    }.get(PurePosixPath(name).suffix, "application/octet-stream")
 
 
 def is_blob_uri(uri: str) -> bool:
@@ -241,11 +253,12 @@ def is_blob_uri(uri: str) -> bool:
 
 def parse_blob_uri(uri: str) -> tuple[str, str]:
     """``az://container/prefix`` -> (container, prefix); the container name is checked."""
-    rest = uri[len("az://"):]
+    rest = uri[len("az://") :]
     container, _, prefix = rest.partition("/")
     if not _CONTAINER.match(container):
-        raise LocationError(f"{uri!r}: container {container!r} is not a valid name "
-                            "(3-63 lower-case letters, digits and single hyphens)")
+        raise LocationError(
+            f"{uri!r}: container {container!r} is not a valid name (3-63 lower-case letters, digits and single hyphens)"
+        )
     if ".." in PurePosixPath(prefix).parts:
         raise LocationError(f"{uri!r}: the prefix may not contain '..'")
     return container, prefix.strip("/")
@@ -262,8 +275,10 @@ def open_location(uri: str, *, connection_string: str | None = None) -> LocalLoc
     container, prefix = parse_blob_uri(uri)
     conn = connection_string or os.environ.get(CONNECTION_STRING_ENV, "")
     if not conn.strip():
-        raise LocationError(f"{uri!r}: blob locations need a connection string "
-                            f"(--connection-string or the {CONNECTION_STRING_ENV} environment variable)")
+        raise LocationError(
+            f"{uri!r}: blob locations need a connection string "
+            f"(--connection-string or the {CONNECTION_STRING_ENV} environment variable)"
+        )
     from azure.storage.blob import BlobServiceClient
     from emotion_events.storage import client_options
 
