@@ -197,6 +197,8 @@ def _cmd_silver(args: argparse.Namespace) -> int:
         engine=engine,
     )
     report = outcome.report
+    if report is None:  # run() always writes a report here (report_uri is never empty)
+        raise RuntimeError("the silver run returned no report")
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -104,9 +104,9 @@ def mermaid(doc: dict) -> str:
     # A few blocks are drawn as the resource they stand for.
     for (type_, key), block in blocks.items():
         if type_ == "azurerm_function_app_host_keys":
-            target = [r for r in _refs(block["name"]) if r in ids]
-            if target:
-                ids[(type_, key)] = ids[target[0]]
+            apps = [r for r in _refs(block["name"]) if r in ids]
+            if apps:
+                ids[(type_, key)] = ids[apps[0]]
 
     edges: list[str] = []
     seen: set[str] = set()
@@ -126,9 +126,9 @@ def mermaid(doc: dict) -> str:
             if source and target:
                 edge(source, target, ROLE_SHORT.get(block["role_definition_name"], block["role_definition_name"]))
         elif type_ == "azurerm_monitor_diagnostic_setting":
-            source, target = _refs(block["target_resource_id"]), _refs(block.get("log_analytics_workspace_id", ""))
-            if source and target and source[0] in ids and target[0] in ids:
-                edge(ids[source[0]], ids[target[0]], "diagnostics")
+            watched, workspace = _refs(block["target_resource_id"]), _refs(block.get("log_analytics_workspace_id", ""))
+            if watched and workspace and watched[0] in ids and workspace[0] in ids:
+                edge(ids[watched[0]], ids[workspace[0]], "diagnostics")
         elif (type_, key) in ids and type_ in LABELS:
             me = ids[(type_, key)]
             for attribute, value in block.items():

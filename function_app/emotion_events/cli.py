@@ -17,7 +17,7 @@ from .http_params import RequestError, _as_start
 from .paths import new_run_id, relative_paths
 from .progress import ProgressBar
 from .service import generate_to
-from .sinks import BlobTarget, LocalTarget, StorageWriteError, TargetExistsError
+from .sinks import BlobTarget, LocalTarget, StorageWriteError, Target, TargetExistsError
 from .storage import StorageConfigError, container_client
 
 AZURITE = "UseDevelopmentStorage=true"  # the SDK's well-known local emulator account on 127.0.0.1:10000
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = ProgressBar(params.rows) if show else None
     try:
         if args.out is not None:
-            target = LocalTarget(args.out)
+            target: Target = LocalTarget(args.out)
         else:
             settings = dict(os.environ)
             if args.azurite:

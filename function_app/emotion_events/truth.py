@@ -187,10 +187,10 @@ class TruthCollector:
         c = t.contract
         n = len(cols.user)
         term = c.line_terminator.encode()
-        texts = data.split(term)
-        if texts[-1] != b"" or len(texts) != n + 1:
-            raise TruthError(f"chunk {index}: {len(texts) - 1} lines rendered, {n} expected")
-        texts = [x.decode("utf-8") for x in texts[:-1]]
+        raw_lines = data.split(term)
+        if raw_lines[-1] != b"" or len(raw_lines) != n + 1:
+            raise TruthError(f"chunk {index}: {len(raw_lines) - 1} lines rendered, {n} expected")
+        texts = [x.decode("utf-8") for x in raw_lines[:-1]]
 
         kinds = np.full(n, "", dtype=object)
         for kind, rows in plan.rows.items():
@@ -262,10 +262,10 @@ class TruthCollector:
             **{name: numbers[name].tolist() for name in numbers},
         }
         silver = {}
-        for col in c.silver_columns:
-            if col.name not in values:
-                raise TruthError(f"silver column {col.name!r}: the truth cannot state it")
-            silver[col.name] = values[col.name]
+        for column in c.silver_columns:
+            if column.name not in values:
+                raise TruthError(f"silver column {column.name!r}: the truth cannot state it")
+            silver[column.name] = values[column.name]
         self.chunks.append(ChunkTruth(index, self._lines, texts, event_ids, kinds, reasons, silver))
         self._lines += n
 

@@ -170,7 +170,7 @@ def _unescape(body: str, tok: Token) -> str:
                 i += 6
                 continue
             if nxt not in _ESCAPES:
-                pos = Pos(tok.line, tok.column + 1 + i)
+                pos = Pos(tok.line or 0, (tok.column or 0) + 1 + i)
                 raise DataFlowSyntaxError(
                     pos, f"unknown escape '\\{nxt}' in a string literal (expected one of \\\\ \\' \\\" \\n \\t \\r \\uXXXX)"
                 )
@@ -335,10 +335,10 @@ def _expected(names) -> str:
         names -= _EXPRESSION_START
         labels.add("an expression")
     labels |= {_TERMINAL_NAMES.get(n, _literal_terminal(n)) for n in names}
-    labels = sorted(labels)
-    if not labels:
+    ordered = sorted(labels)
+    if not ordered:
         return "nothing more"
-    return labels[0] if len(labels) == 1 else "one of " + ", ".join(labels)
+    return ordered[0] if len(ordered) == 1 else "one of " + ", ".join(ordered)
 
 
 def _literal_terminal(name: str) -> str:
@@ -360,7 +360,8 @@ def parse(text: str) -> Script:
     try:
         tree = _lark().parse(text)
     except UnexpectedCharacters as e:
-        ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
+        at = e.pos_in_stream
+        ch = text[at] if at is not None and at < len(text) else ""
         pos = Pos(e.line, e.column)
         if ch in "'\"`":
             raise DataFlowSyntaxError(pos, f"unterminated {ch}...{ch} literal (no closing {ch})") from None

@@ -308,11 +308,11 @@ class _Checker:
                 )
         if c.name in COMMON_RESULT:
             picked = [types[i] for i in COMMON_RESULT[c.name](n) if i < n]
-            t = common(picked)
-            if t is None:
+            shared = common(picked)
+            if shared is None:
                 self.fail(c.pos, f"{c.name}() values have incompatible types: {', '.join(picked)}")
                 return "any"
-            return t
+            return shared
         ret = sig.returns
         if ret in CATEGORIES and sig.params and sig.params[0].type == ret and types:
             return types[0]  # abs(integer) is an integer
@@ -401,12 +401,13 @@ class _Checker:
             for a in decl.args:
                 if isinstance(a, Typed):
                     out.columns[a.name] = _DECLARED.get(a.type.split()[0].split("(")[0], "any")
-        if isinstance(st.named("allowSchemaDrift"), Literal) and st.named("allowSchemaDrift").value is True:
+        drift = st.named("allowSchemaDrift")
+        if isinstance(drift, Literal) and drift.value is True:
             out.drift = True
         for option in ("rowUrlColumn", "rowFolderUrlColumn"):
             v = st.named(option)
             if v is not None:
-                if isinstance(v, Literal) and v.kind == "string":
+                if isinstance(v, Literal) and v.kind == "string" and isinstance(v.value, str):
                     out.columns[v.value] = "string"
                 else:
                     self.fail(st.pos, f"{st.output}: {option} must be a string literal (the new column's name)")
@@ -521,7 +522,7 @@ class _Checker:
         schema = ins[0]
         folder = st.named("rowFolderUrlColumn")
         if folder is not None:
-            if isinstance(folder, Literal) and folder.kind == "string":
+            if isinstance(folder, Literal) and folder.kind == "string" and isinstance(folder.value, str):
                 t = schema.columns.get(folder.value)
                 if t is None:
                     self.fail(

@@ -25,7 +25,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import duckdb
 
@@ -244,11 +244,19 @@ def _has_files(folder: Path) -> bool:
     return folder.is_dir() and any(folder.glob("**/*.parquet"))
 
 
+def scalar(con: duckdb.DuckDBPyConnection, query: str) -> Any:
+    """The one value of a query that always returns one row (an aggregate, a setting)."""
+    row = con.execute(query).fetchone()
+    if row is None:
+        raise RuntimeError(f"DuckDB returned no row for {query!r}")
+    return row[0]
+
+
 def _count(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
     """Rows in every Parquet file under ``folder`` (from the file footers)."""
     if not _has_files(folder):
         return 0
-    return con.execute(f"SELECT count(*) FROM {_parquet(folder)}").fetchone()[0]
+    return scalar(con, f"SELECT count(*) FROM {_parquet(folder)}")
 
 
 def run_batch(
@@ -292,7 +300,7 @@ def run_batch(
         keys = f"SELECT {sql.key_hash(plan, 'line')} AS h FROM bronze_lines WHERE line <> ''"
         if old is not None:
             keys += f" UNION ALL SELECT {sql.key_hash(plan, 'silver')} FROM old_rows"
-        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        threads = scalar(con, "SELECT current_setting('threads')")
         # One thread more than the cores for this scan: it hides the wait on reading and the
         # aggregation partitions better (10M lines on 2 cores: 1.2 s and 2.2 CPU-s instead of 1.7 s
         # and 3.2 CPU-s). The classification below is CPU-bound and runs on the cores alone.
@@ -403,9 +411,9 @@ def run_batch(
                             WHERE NOT ({in_repeated})""")
             con.execute(f"CREATE VIEW old_ranked AS SELECT {cols} FROM old_rows WHERE {in_repeated}")
             parts.append("SELECT * FROM old_ranked")
-            result.merged_existing_rows = con.execute(
-                "SELECT (SELECT count(*) FROM old_carried) + (SELECT count(*) FROM old_ranked)"
-            ).fetchone()[0]
+            result.merged_existing_rows = scalar(
+                con, "SELECT (SELECT count(*) FROM old_carried) + (SELECT count(*) FROM old_ranked)"
+            )
         merged = f"SELECT {cols} FROM ({sql.rank_sql(plan, '(' + ' UNION ALL '.join(parts) + ')')})"
         if old is not None:
             merged += f" UNION ALL SELECT {cols} FROM old_carried"

@@ -26,9 +26,12 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from .storage import BlobLocation, LocalLocation, LocationError
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobLeaseClient
 
 LEASE_ENV = "EMOTION_SILVER_LEASE_SECONDS"  # 15-60; tests shorten the wait for a dead holder's lease
 DEFAULT_LEASE_S = 30
@@ -142,7 +145,7 @@ class BlobLeaseLock:
         if not 15 <= seconds <= 60:
             raise LocationError(f"{LEASE_ENV}={seconds}: a blob lease lasts 15 to 60 seconds")
         self.lease_seconds = seconds
-        self._lease = None
+        self._lease: BlobLeaseClient | None = None
         self._renewed = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -191,8 +194,11 @@ class BlobLeaseLock:
 
     def _keep_alive(self) -> None:
         while not self._stop.wait(self.lease_seconds / 3):
+            lease = self._lease
+            if lease is None:  # released
+                return
             try:
-                self._lease.renew()
+                lease.renew()
                 self._renewed = time.monotonic()
             except Exception as exc:  # reported by check(); the next tick tries again
                 self._error = exc

@@ -364,35 +364,35 @@ def build_plan(contract: SilverContract | None = None) -> CleaningPlan:
     if "device_tz" in contract.bronze_header and not contract.time_zones:
         raise PlanError("time_zones: empty, every device_tz would be unknown")
     fields = []
-    for pos, col in enumerate(contract.bronze_columns, start=1):
-        if col.type not in ("string", "double", "timestamp"):
-            raise PlanError(f"bronze.columns[{col.name!r}].type {col.type!r}: expected string, double or timestamp")
+    for pos, column in enumerate(contract.bronze_columns, start=1):
+        if column.type not in ("string", "double", "timestamp"):
+            raise PlanError(f"bronze.columns[{column.name!r}].type {column.type!r}: expected string, double or timestamp")
         codes: dict[str, str] | None = None
-        if col.name in code_columns:
-            codes = _code_map(contract, col.name)
-            if col.name in contract.lower_case:
+        if column.name in code_columns:
+            codes = _code_map(contract, column.name)
+            if column.name in contract.lower_case:
                 bad = [k for k in codes if k != k.lower()]
                 if bad:
                     raise PlanError(
-                        f"codes of {col.name!r}: {bad[0]!r} has upper case but the column is lower-cased, it could never match"
+                        f"codes of {column.name!r}: {bad[0]!r} has upper case but the column is lower-cased, it could never match"
                     )
-        elif col.name == "device_tz":
+        elif column.name == "device_tz":
             codes = {tz: tz for tz in contract.time_zones}
-        is_ts = col.name in contract.timestamp_fields
-        if is_ts and col.type != "timestamp":
-            raise PlanError(f"timestamps.fields: {col.name!r} has type {col.type!r}, expected timestamp")
-        rng = contract.ranges.get(col.name)
-        if rng is not None and col.type != "double":
-            raise PlanError(f"ranges.{col.name}: column type is {col.type!r}, ranges apply to doubles")
+        is_ts = column.name in contract.timestamp_fields
+        if is_ts and column.type != "timestamp":
+            raise PlanError(f"timestamps.fields: {column.name!r} has type {column.type!r}, expected timestamp")
+        rng = contract.ranges.get(column.name)
+        if rng is not None and column.type != "double":
+            raise PlanError(f"ranges.{column.name}: column type is {column.type!r}, ranges apply to doubles")
         fields.append(
             Field(
-                name=col.name,
+                name=column.name,
                 position=pos,
-                type=col.type,
-                required=col.required,
-                lower=col.name in contract.lower_case,
+                type=column.type,
+                required=column.required,
+                lower=column.name in contract.lower_case,
                 codes=codes,
-                percent=col.name in raw.get("units", {}),
+                percent=column.name in raw.get("units", {}),
                 range=(rng.min, rng.max) if rng else None,
                 timestamp=is_ts,
             )

@@ -37,7 +37,7 @@ from typing import Any, Callable
 from emotion_events.contract import SilverContract
 
 from .bronze_check import Fetched, confirm_merged
-from .engine import BatchResult, EngineSettings
+from .engine import BatchResult, EngineSettings, scalar
 from .engines import DuckDBEngine, Engine
 from .faults import checkpoint
 from .lock import SilverLock, lock_for
@@ -376,7 +376,9 @@ def code_columns(plan: CleaningPlan) -> list[str]:
 def silver_stats(snapshot: Path | None, plan: CleaningPlan, memory_limit: str) -> SilverStats:
     import duckdb
 
-    files = sorted(snapshot.glob("*=*/*.parquet")) if snapshot is not None else []
+    if snapshot is None:
+        return SilverStats()
+    files = sorted(snapshot.glob("*=*/*.parquet"))
     if not files:
         return SilverStats()
     columns = code_columns(plan)
@@ -385,7 +387,7 @@ def silver_stats(snapshot: Path | None, plan: CleaningPlan, memory_limit: str) -
         con.execute(f"SET memory_limit = '{memory_limit}'")
         glob = str(snapshot / "*=*" / "*.parquet")
         rel = f"read_parquet('{glob}', hive_partitioning = false)"
-        total = con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]  # Parquet metadata only
+        total = scalar(con, f"SELECT count(*) FROM {rel}")  # Parquet metadata only
         rows = []
         if columns:  # every distribution from one scan (one grouping set per code column)
             which = ", ".join(f"GROUPING({c})" for c in columns)
@@ -515,7 +517,7 @@ class _Run:
             total = stats.rows
             outcome = self._outcome(decision, batch, rows_before, stats, qname)
             report = self._report_dict(outcome) if locs.report is not None else None
-            new_state = {
+            new_state: dict[str, Any] = {
                 "version": STATE_VERSION,
                 "contract_version": self.plan.contract.version,
                 "contract_sha256": fingerprint,

@@ -10,6 +10,7 @@ a blob upload commits in one step (the service keeps the old blob until the new 
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import os
 import re
@@ -125,7 +126,7 @@ class LocalLocation:
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
 
-    def remove_partial(self) -> list[Path]:
+    def remove_partial(self) -> builtins.list[Path]:
         """Delete the temporary files of writes whose process is gone (``.<name>.tmp-<pid>``)."""
         if not self.root.is_dir():
             return []
@@ -202,7 +203,7 @@ class BlobLocation:
                 fh,
                 overwrite=True,
                 max_concurrency=4,
-                content_settings=ContentSettings(content_md5=md5, content_type=_content_type(name)),
+                content_settings=ContentSettings(content_md5=bytearray(md5), content_type=_content_type(name)),
             )
 
     def read_bytes(self, name: str) -> bytes | None:
@@ -221,7 +222,7 @@ class BlobLocation:
             data,
             overwrite=True,
             content_settings=ContentSettings(
-                content_md5=hashlib.md5(data, usedforsecurity=False).digest(), content_type=_content_type(name)
+                content_md5=bytearray(hashlib.md5(data, usedforsecurity=False).digest()), content_type=_content_type(name)
             ),
         )
 
