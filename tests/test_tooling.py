@@ -1,7 +1,7 @@
-"""Tooling gates over the package: ruff (lint everywhere; format on the construct library rewritten for
-Phase 3) and mypy on the construct library that Phase 3 imports. The tools are pinned in
-requirements-tools.txt (``./dev.sh setup`` installs them into .venv-tools); their settings live in
-pyproject.toml."""
+"""Tooling gates over the whole package (both import roots): ruff lint, ruff format and mypy, so dead
+code, drift from the house style and type errors fail the suite rather than a review. The tools are
+pinned in requirements-tools.txt (``./dev.sh setup`` installs them into .venv-tools); their settings
+live in pyproject.toml. Each gate has a small test that it still bites."""
 
 from __future__ import annotations
 
@@ -15,13 +15,9 @@ TOOLS = ROOT / ".venv-tools" / "bin"
 RUFF = os.environ.get("RUFF_BIN") or str(TOOLS / "ruff")
 MYPY = os.environ.get("MYPY_BIN") or str(TOOLS / "mypy")
 PACKAGE = ["constructs/emotion_platform", "function_app/emotion_events"]
-# The modules Phase 3 uses (constructs, grants, rules, config, packaging helpers).
-LIBRARY = [f"constructs/emotion_platform/{m}.py" for m in (
-    "roles", "validation", "silver_storage", "secrets_vault", "generator_function", "silver_pipeline",
-    "data_factory_stack", "foundation", "config", "config_checks", "naming", "pipeline_settings",
-    "function_package", "checkov", "_moves", "_node", "_secure_storage", "diagnostics", "app")]
-FORMATTED = [f"constructs/emotion_platform/{m}.py" for m in (
-    "roles", "validation", "silver_storage", "secrets_vault", "checkov", "_moves", "pipeline_settings")]
+# Not yet under the format and type gates: the Spark engine's two modules, being rewritten for its
+# performance (issue 10) while these gates were widened; they join when that lands.
+PENDING = ["constructs/emotion_platform/dataflow/spark.py", "constructs/emotion_platform/silver/spark_engine.py"]
 
 
 def run(*cmd: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -40,12 +36,33 @@ def test_the_lint_gate_bites(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "F401" in proc.stdout and "F821" in proc.stdout, proc.stdout
 
 
-def test_ruff_format_holds_for_the_library() -> None:
-    proc = run(RUFF, "format", "--check", "--no-cache", *FORMATTED)
+def _excluded(flag: str) -> list[str]:
+    return [arg for path in PENDING for arg in (flag, path)]
+
+
+def test_ruff_format_holds_for_the_package() -> None:
+    proc = run(RUFF, "format", "--check", "--no-cache", *_excluded("--exclude"), *PACKAGE)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_mypy_finds_nothing_in_the_construct_library(tmp_path: Path) -> None:
-    proc = run(MYPY, "--python-executable", sys.executable, "--cache-dir", str(tmp_path / "mypy"), *LIBRARY)
+def test_the_format_gate_bites(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("x = {  'a':1 }\n")
+    proc = run(RUFF, "format", "--check", "--no-cache", "--config", str(ROOT / "pyproject.toml"), str(bad))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+
+
+def test_mypy_finds_nothing_in_the_package(tmp_path: Path) -> None:
+    # --exclude is a regular expression on the paths mypy finds below the given folders
+    pending = ["--exclude", "^(" + "|".join(p.replace(".", r"\.") for p in PENDING) + ")$"]
+    proc = run(MYPY, "--python-executable", sys.executable, "--cache-dir", str(tmp_path / "mypy"), *pending, *PACKAGE)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr
     assert "Success" in proc.stdout
+
+
+def test_the_mypy_gate_bites(tmp_path: Path) -> None:
+    # the mistake the package's own fixes were about: an Optional used without narrowing
+    bad = tmp_path / "bad.py"
+    bad.write_text("def first(xs: list[int] | None) -> int:\n    return xs[0]\n")
+    proc = run(MYPY, "--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(tmp_path / "mypy"), str(bad))
+    assert proc.returncode == 1 and "[index]" in proc.stdout, proc.stdout + proc.stderr

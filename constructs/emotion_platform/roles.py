@@ -16,7 +16,7 @@ service principal fails at apply time) nor waits for Entra ID replication of a j
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal
 
 from . import validation
 
@@ -110,14 +110,6 @@ class Principal:
     def principal(self) -> "Principal":
         """A principal is its own grantee."""
         return self
-
-
-@runtime_checkable
-class Grantable(Protocol):
-    """Anything that has a principal: ``GeneratorFunction``, ``SilverPipeline``, ``Principal`` itself."""
-
-    @property
-    def principal(self) -> Principal: ...
 
 
 def construct_key(construct: "Construct") -> str:

@@ -325,10 +325,6 @@ class CleaningPlan:
         """Silver columns stored inside the Parquet files (partition columns live in folder names)."""
         return tuple(c for c in self.silver_columns if c.name not in self.partition_by)
 
-    def detail_number(self, value: float) -> str:
-        """How bounds print in quarantine details (same text in both engines)."""
-        return repr(float(value))
-
 
 def _code_map(contract: SilverContract, column: str) -> dict[str, str]:
     codes = contract.code_set(column)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -175,11 +174,3 @@ def deliver_pending(last: dict[str, Any] | None, location, tmp: Path) -> bool:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return True
-
-
-def write_report(outcome: RunOutcome, location, work_dir: str | Path | None = None) -> dict[str, Any]:
-    """Write report.json, report.md and report.png to a local or blob location; returns the dict.
-    The files are rendered in a temporary folder under ``work_dir`` (default: the system temp)."""
-    r = report_dict(outcome)
-    with tempfile.TemporaryDirectory(prefix="emotion-report-", dir=work_dir) as tmp_name:
-        return write_report_dict(r, location, Path(tmp_name))

@@ -13,18 +13,18 @@ from __future__ import annotations
 import builtins
 import hashlib
 import os
-import re
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator, Protocol
+from typing import Protocol
+
+from emotion_events.limits import check_container_name
 
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 # A local file whose ctime is younger than this when listed gets no change hint: timestamps have a
 # granularity (a jiffy to 2 s), so a rewrite in the same tick could leave every time as it was.
 RACY_SECONDS = 2.0
-_CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _CHUNK = 4 << 20
 
 
@@ -256,10 +256,9 @@ def parse_blob_uri(uri: str) -> tuple[str, str]:
     """``az://container/prefix`` -> (container, prefix); the container name is checked."""
     rest = uri[len("az://") :]
     container, _, prefix = rest.partition("/")
-    if not _CONTAINER.match(container):
-        raise LocationError(
-            f"{uri!r}: container {container!r} is not a valid name (3-63 lower-case letters, digits and single hyphens)"
-        )
+    broken = check_container_name(container)  # the one rule (emotion_events.limits)
+    if broken is not None:
+        raise LocationError(f"{uri!r}: container {container!r} is not a valid name ({broken})")
     if ".." in PurePosixPath(prefix).parts:
         raise LocationError(f"{uri!r}: the prefix may not contain '..'")
     return container, prefix.strip("/")
@@ -301,9 +300,3 @@ def sibling_uri(uri: str, name: str) -> str:
         return f"az://{container}/{name}" if parent in (".", "") else f"az://{container}/{parent}/{name}"
     p = Path(uri).expanduser().resolve()
     return str(p.parent / name)
-
-
-def walk_files(root: Path) -> Iterator[Path]:
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            yield path
