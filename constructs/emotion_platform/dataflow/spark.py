@@ -30,8 +30,7 @@ from functools import reduce
 from pathlib import Path
 
 from .deployed import Dataset
-from .tree import (Array, Assign, Binary, Call, Column, Expr, Index, Literal, Script, Statement,
-                   Unary)
+from .tree import Array, Assign, Binary, Call, Column, Expr, Index, Literal, Script, Statement, Unary
 from .typecheck import CheckedScript, Schema, _Checker, base, typecheck
 
 # An empty column delimiter reads each line whole; Spark's CSV reader needs a separator, so it gets one
@@ -62,8 +61,7 @@ VECTOR_MODULE_FLAG = "--add-modules=jdk.incubator.vector"
 def _has_module(java_home: Path, module: str) -> bool:
     import subprocess
 
-    out = subprocess.run([str(java_home / "bin" / "java"), "--list-modules"], capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([str(java_home / "bin" / "java"), "--list-modules"], capture_output=True, text=True, timeout=120)
     return any(line.split("@", 1)[0] == module for line in out.stdout.splitlines())
 
 
@@ -77,9 +75,11 @@ def spark_java_home(java_home: Path) -> Path:
     key = hashlib.sha256(str(java_home.resolve()).encode()).hexdigest()[:12]
     home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emotion-platform" / f"spark-java-{key}"
     java = home / "bin" / "java"
-    script = (f"#!/bin/sh\n# {java_home}/bin/java without {VECTOR_MODULE_FLAG} (the module is not in this runtime)\n"
-              f"for a; do shift; [ \"$a\" = \"{VECTOR_MODULE_FLAG}\" ] || set -- \"$@\" \"$a\"; done\n"
-              f"exec \"{java_home}/bin/java\" \"$@\"\n")
+    script = (
+        f"#!/bin/sh\n# {java_home}/bin/java without {VECTOR_MODULE_FLAG} (the module is not in this runtime)\n"
+        f'for a; do shift; [ "$a" = "{VECTOR_MODULE_FLAG}" ] || set -- "$@" "$a"; done\n'
+        f'exec "{java_home}/bin/java" "$@"\n'
+    )
     if not java.is_file() or java.read_text() != script:
         java.parent.mkdir(parents=True, exist_ok=True)
         tmp = java.with_suffix(f".tmp{os.getpid()}")
@@ -124,6 +124,7 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None,
 @dataclass
 class SourceInput:
     """What a source statement reads: files ((path, name) pairs) and the dataset's options."""
+
     files: list[tuple[Path, str]]
     dataset: Dataset | None = None
 
@@ -142,6 +143,7 @@ class SourceInput:
 @dataclass
 class Execution:
     """The DataFrame of every stream, by name (``Out`` or ``Out@Branch``)."""
+
     streams: dict
     checked: CheckedScript
 
@@ -169,8 +171,15 @@ class _Translator:
     def lit(self, value, t: str | None = None):
         F = self.F
         c = F.lit(value)
-        spark_type = {"string": "string", "double": "double", "long": "bigint", "integer": "int",
-                      "boolean": "boolean", "timestamp": "timestamp", "date": "date"}.get(t or "")
+        spark_type = {
+            "string": "string",
+            "double": "double",
+            "long": "bigint",
+            "integer": "int",
+            "boolean": "boolean",
+            "timestamp": "timestamp",
+            "date": "date",
+        }.get(t or "")
         return c.cast(spark_type) if spark_type else c
 
     def __call__(self, e: Expr):
@@ -255,9 +264,15 @@ class _Translator:
         subject = None
         pairs: dict[str, str] = {}
         for cond, value in zip(args[::2], args[1::2]):
-            if not (isinstance(cond, Call) and cond.name == "in" and len(cond.args) == 2
-                    and isinstance(cond.args[0].value, Array) and isinstance(value, Literal) and value.kind == "string"
-                    and all(isinstance(x, Literal) and x.kind == "string" for x in cond.args[0].value.items)):
+            if not (
+                isinstance(cond, Call)
+                and cond.name == "in"
+                and len(cond.args) == 2
+                and isinstance(cond.args[0].value, Array)
+                and isinstance(value, Literal)
+                and value.kind == "string"
+                and all(isinstance(x, Literal) and x.kind == "string" for x in cond.args[0].value.items)
+            ):
                 return None
             if subject is None:
                 subject = cond.args[1].value
@@ -320,8 +335,16 @@ class _Translator:
         if name in ("toDouble", "toLong", "toInteger", "toShort", "toFloat", "toBoolean"):
             if n > 1:
                 _fail(c, f"{name}() with a format is not supported by the Spark executor")
-            return a[0].cast({"toDouble": "double", "toLong": "bigint", "toInteger": "int", "toShort": "smallint",
-                              "toFloat": "float", "toBoolean": "boolean"}[name])
+            return a[0].cast(
+                {
+                    "toDouble": "double",
+                    "toLong": "bigint",
+                    "toInteger": "int",
+                    "toShort": "smallint",
+                    "toFloat": "float",
+                    "toBoolean": "boolean",
+                }[name]
+            )
         if name == "toTimestamp":
             t = base(self.type_of(args[0]))
             if t in ("long", "integer", "short", "byte"):
@@ -362,8 +385,14 @@ class _Translator:
         if name == "concat":
             return F.concat(*a)
         if name in ("seconds", "minutes", "hours", "days", "weeks", "milliseconds"):
-            factor = {"milliseconds": 1, "seconds": 1000, "minutes": 60_000, "hours": 3_600_000, "days": 86_400_000,
-                      "weeks": 604_800_000}[name]
+            factor = {
+                "milliseconds": 1,
+                "seconds": 1000,
+                "minutes": 60_000,
+                "hours": 3_600_000,
+                "days": 86_400_000,
+                "weeks": 604_800_000,
+            }[name]
             return a[0].cast("bigint") * F.lit(factor)
         if name == "year":
             return F.year(a[0])
@@ -395,8 +424,7 @@ def _java_quote(text: str) -> str:
 
 
 class _Executor:
-    def __init__(self, spark, checked: CheckedScript, sources: dict[str, SourceInput],
-                 inject: dict | None = None):
+    def __init__(self, spark, checked: CheckedScript, sources: dict[str, SourceInput], inject: dict | None = None):
         from pyspark.sql import functions as F
 
         self.spark = spark
@@ -444,18 +472,20 @@ class _Executor:
         opts = src.options()
         delim = opts["column_delimiter"]
         reader = self.spark.read.format("csv")
-        reader = (reader.option("sep", delim or WHOLE_LINE_SEPARATOR)
-                  .option("header", str(opts["header"]).lower())
-                  .option("quote", opts["quote"] or NO_QUOTE)
-                  .option("escape", opts["escape"] or NO_QUOTE)
-                  .option("encoding", opts["encoding"])
-                  .option("mode", "PERMISSIVE")
-                  .option("multiLine", "false")
-                  .option("ignoreLeadingWhiteSpace", "false")
-                  .option("ignoreTrailingWhiteSpace", "false")
-                  .option("nullValue", None)
-                  .option("emptyValue", "")
-                  .option("enforceSchema", "true"))
+        reader = (
+            reader.option("sep", delim or WHOLE_LINE_SEPARATOR)
+            .option("header", str(opts["header"]).lower())
+            .option("quote", opts["quote"] or NO_QUOTE)
+            .option("escape", opts["escape"] or NO_QUOTE)
+            .option("encoding", opts["encoding"])
+            .option("mode", "PERMISSIVE")
+            .option("multiLine", "false")
+            .option("ignoreLeadingWhiteSpace", "false")
+            .option("ignoreTrailingWhiteSpace", "false")
+            .option("nullValue", None)
+            .option("emptyValue", "")
+            .option("enforceSchema", "true")
+        )
         if opts["row_delimiter"] and len(opts["row_delimiter"]) == 1:
             reader = reader.option("lineSep", opts["row_delimiter"])
         url = st.named("rowUrlColumn")
@@ -546,8 +576,7 @@ class _Executor:
         clause = st.clause("mapColumn")
         if clause is None:
             return None
-        return [tr(a.value).alias(a.name) if isinstance(a, Assign) else tr(a.value).alias(a.value.name)
-                for a in clause.args]
+        return [tr(a.value).alias(a.name) if isinstance(a, Assign) else tr(a.value).alias(a.value.name) for a in clause.args]
 
     def t_select(self, st: Statement):
         df = self.frames[st.inputs[0]]
@@ -572,8 +601,9 @@ def _columns(e) -> list:
     return [x for x in walk(e) if isinstance(x, Column)]
 
 
-def execute(spark, script: Script | CheckedScript | str, sources: dict[str, SourceInput], *,
-            inject: dict | None = None) -> Execution:
+def execute(
+    spark, script: Script | CheckedScript | str, sources: dict[str, SourceInput], *, inject: dict | None = None
+) -> Execution:
     """Build the DataFrames of every stream of ``script``. ``inject`` gives streams from outside (by
     name); statements upstream of them only are skipped (a merge step feeds existing rows this way)."""
     checked = script if isinstance(script, CheckedScript) else typecheck(script)

@@ -41,6 +41,7 @@ class SparkSettings:
 @dataclass
 class ScriptRoles:
     """Where in the script the runner plugs in: the source, the split's branches, the two sinks."""
+
     source: str
     split_input: str
     valid: str
@@ -68,10 +69,19 @@ def _partition_values(df, column: str) -> list:
     return [r[0] for r in df.select(column).distinct().collect()]
 
 
-def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, flow: DeployedDataFlow,
-              existing_silver: Path | None, silver_out: Path, quarantine_file: Path, spill_dir: Path,
-              settings: SparkSettings = SparkSettings(), progress: Callable[[str], None] | None = None,
-              spark=None) -> BatchResult:
+def run_batch(
+    plan: CleaningPlan,
+    files: list[tuple[Path, str]],
+    *,
+    flow: DeployedDataFlow,
+    existing_silver: Path | None,
+    silver_out: Path,
+    quarantine_file: Path,
+    spill_dir: Path,
+    settings: SparkSettings = SparkSettings(),
+    progress: Callable[[str], None] | None = None,
+    spark=None,
+) -> BatchResult:
     """Clean ``files`` with the deployed script ``flow`` on Spark (see the module docstring)."""
     from pyspark.sql import functions as F
 
@@ -108,8 +118,7 @@ def run_batch(plan: CleaningPlan, files: list[tuple[Path, str]], *, flow: Deploy
     rows = valid
     touched: list = []
     if existing_silver is not None and any(existing_silver.glob("*=*/*.parquet")):
-        old = (spark.read.option("basePath", str(existing_silver)).parquet(str(existing_silver / "*=*"))
-               .select(*silver_cols))
+        old = spark.read.option("basePath", str(existing_silver)).parquet(str(existing_silver / "*=*")).select(*silver_cols)
         keys = valid.select(*key).distinct()
         hit = (valid.select(part).union(old.join(keys, key, "left_semi").select(part))).distinct()
         carried = old.join(F.broadcast(hit), [part], "left_semi").persist()
