@@ -54,9 +54,10 @@ class ScriptRoles:
         script = checked.script
         if len(flow.sources) != 1:
             raise BronzeError(f"the data flow has {len(flow.sources)} sources; the silver engine reads one")
-        (split,) = script.of("split") or [None]
-        if split is None or len(split.branches) != 2:
+        splits = script.of("split")
+        if len(splits) != 1 or len(splits[0].branches) != 2:
             raise BronzeError("the data flow needs one split into a valid and a rejected branch")
+        (split,) = splits
         folders = [st.output for st in script.of("sink") if isinstance(st.named("rowFolderUrlColumn"), Literal)]
         others = [st.output for st in script.of("sink") if st.output not in folders]
         if len(folders) != 1 or len(others) != 1:
