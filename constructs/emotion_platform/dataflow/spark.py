@@ -164,17 +164,28 @@ def _value(a: Arg) -> Expr:
     return a.value
 
 
+def _shown(e: Expr | None) -> str:
+    """How an error message names what it got instead of a literal."""
+    if isinstance(e, Literal):
+        return f"the {e.kind} {e.value!r}"
+    if isinstance(e, Column):
+        return f"the column {e.name}"
+    if isinstance(e, Call):
+        return f"a call of {e.name}()"
+    return "nothing" if e is None else f"a {type(e).__name__.lower()} expression"
+
+
 def _text(e: Expr | None, what: str) -> str:
     """A literal string the Spark call takes as is (a format, a pattern, a column name)."""
     if not (isinstance(e, Literal) and isinstance(e.value, str)):
-        _fail(e, f"{what} must be a literal string for the Spark executor")
+        _fail(e, f"{what} = {_shown(e)}: must be a literal string for the Spark executor")
     return e.value
 
 
 def _int(e: Expr, what: str) -> int:
     """A literal integer the Spark call takes as is (a group number)."""
     if not (isinstance(e, Literal) and isinstance(e.value, int)):
-        _fail(e, f"{what} must be a literal integer for the Spark executor")
+        _fail(e, f"{what} = {_shown(e)}: must be a literal integer for the Spark executor")
     return e.value
 
 
