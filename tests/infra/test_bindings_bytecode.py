@@ -106,7 +106,7 @@ REAL = (
 def test_real_bindings_type_check_exactly_as_before(tmp_path: Path) -> None:
     results = {}
     for switch in ("1", "0"):
-        env = clean_env(XDG_CACHE_HOME=str(tmp_path / "xdg"), **{bb.CACHE_ENV: switch})
+        env = clean_env(XDG_CACHE_HOME=str(tmp_path / "xdg"), EMOTION_PLATFORM_LAZY_BINDINGS="1", **{bb.CACHE_ENV: switch})
         proc = subprocess.run([sys.executable, "-c", REAL, str(tmp_path / "out")], cwd=ROOT, capture_output=True,
                               text=True, timeout=300, env=env)
         assert proc.returncode == 0, proc.stderr[-3000:]
