@@ -10,7 +10,7 @@ line-by-line fallback reader, the others its CSV reader). A value holding LF spl
 both engines: both pieces are then lines of the file like any other.
 
 A ``$``-anchored regex in the script (Java's ``$`` also matches before a final line terminator) must
-make the engines differ on this corpus: the mutation test below.
+make the engines differ: the mutation tests below.
 """
 
 from __future__ import annotations
@@ -154,7 +154,11 @@ def mutant_lines() -> dict[str, list[str]]:
     return {"mutants": lines}
 
 
-@pytest.mark.parametrize("mutant", ["crlf-strip", "number-shape", "timestamp-shape", "every-anchor"])
+# The field-shape mutants ("number-shape", "timestamp-shape") are equivalent: every value `$` would
+# let through ends with a line terminator, and a line holding one is quarantined as malformed_line,
+# the first rule in every contract order (build_plan keeps it first), before any shape is tested.
+# Run on the mutant bronze they equal DuckDB (measured); only the line-level anchors are observable.
+@pytest.mark.parametrize("mutant", ["crlf-strip", "every-anchor"])
 def test_a_dollar_anchored_regex_makes_the_engines_differ(tmp_path, spark, deployed_flow, mutant)  -> None:
     """Each mutant parses and type-checks (a regex is a literal to both), so the equality test must
     catch it: on the same bronze the unmutated script equals DuckDB (test above), the mutant does not."""
