@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pyarrow.parquet as pq
 
@@ -31,6 +31,9 @@ from ..dataflow.typecheck import CheckedScript, typecheck
 from .engine import BatchResult, BronzeError
 from .plan import CleaningPlan
 from .prechecks import header_only, precheck, with_records
+
+if TYPE_CHECKING:  # pyspark is imported when a batch runs, not with this module
+    from pyspark.sql import DataFrame, SparkSession
 
 
 @dataclass
@@ -55,9 +58,10 @@ class ScriptRoles:
         script = checked.script
         if len(flow.sources) != 1:
             raise BronzeError(f"the data flow has {len(flow.sources)} sources; the silver engine reads one")
-        (split,) = script.of("split") or [None]
-        if split is None or len(split.branches) != 2:
+        splits = script.of("split")
+        if len(splits) != 1 or len(splits[0].branches) != 2:
             raise BronzeError("the data flow needs one split into a valid and a rejected branch")
+        (split,) = splits
         folders = [st.output for st in script.of("sink") if isinstance(st.named("rowFolderUrlColumn"), Literal)]
         others = [st.output for st in script.of("sink") if st.output not in folders]
         if len(folders) != 1 or len(others) != 1:
@@ -66,7 +70,7 @@ class ScriptRoles:
         return cls(next(iter(flow.sources)), split.inputs[0], valid, rejected, folders[0], others[0])
 
 
-def _partition_values(df, column: str) -> list:
+def _partition_values(df: DataFrame, column: str) -> list:
     return [r[0] for r in df.select(column).distinct().collect()]
 
 
@@ -81,7 +85,7 @@ def run_batch(
     spill_dir: Path,
     settings: SparkSettings = SparkSettings(),
     progress: Callable[[str], None] | None = None,
-    spark=None,
+    spark: SparkSession | None = None,
 ) -> BatchResult:
     """Clean ``files`` with the deployed script ``flow`` on Spark (see the module docstring)."""
     from pyspark.sql import functions as F
