@@ -96,7 +96,7 @@ case "$task" in
     setup
     if [[ $# -eq 0 ]]; then set -- synth generator silver; fi
     for b in "$@"; do say "bench: $b"; python "bench/bench_$b.py"; done
-    python bench/figures.py --update README.md   # the README's figures block, from bench/results/*.json
+    python bench/figures.py --update README.md docs/silver.md   # the figures blocks, from bench/results/*.json
     ;;
   scan) setup; python scripts/security_scan.py "$@" ;;
   mutants) setup; nice python scripts/mutants.py "$@" ;;

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Render the README's figures block from bench/results/*.json, so the README never drifts from what the
-benchmarks measured. ``./dev.sh bench`` calls it after the benchmarks; a test compares the block.
+"""Render the README's figures block and docs/silver.md's figures from bench/results/*.json, so neither
+drifts from what the benchmarks measured. ``./dev.sh bench`` calls it after the benchmarks; tests compare
+both blocks (tests/test_readme.py, tests/silver/test_docs.py).
 
-    python bench/figures.py              # print the block
-    python bench/figures.py --update README.md
+    python bench/figures.py                          # print the README block
+    python bench/figures.py --silver-doc             # print docs/silver.md's block
+    python bench/figures.py --update README.md docs/silver.md
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+# docs/silver.md#figures: the silver benchmark's table and targets (bench/results/silver.json only).
+SILVER_START, SILVER_END = "<!-- silver-figures:start -->", "<!-- silver-figures:end -->"
 
 
 def _load(name: str) -> dict:
@@ -125,21 +129,92 @@ def render() -> str:
     return "\n".join([note, "", *rows, "", _synth_breakdown(synth)])
 
 
+_NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def _millions(rows: int) -> str:
+    return f"{rows / 1_000_000:g}M"
+
+
+def render_silver_doc() -> str:
+    """docs/silver.md's figures: the four runs side by side, the 10M runs' times and stages, the targets."""
+    silver = _load("silver")
+    duck, sample, pandas, polars = silver["duckdb"], silver["duckdb_on_pandas_sample"], silver["pandas_baseline"], silver["polars_baseline"]
+    machine, correct = silver["machine"], silver["correct"]
+    cols = [duck, sample, pandas, polars]
+    yes = lambda ok: "yes" if ok else "**no**"  # noqa: E731
+    rss = lambda r: f"{r['peak_rss_mb']:,} MB" + (f" (memory_limit {r['memory_limit']})" if "memory_limit" in r else "")  # noqa: E731
+    intro = (
+        f"Measured on the shared 2-core development machine ({silver['measured_at'][:10]}; load average "
+        f"{machine['load_average_start'][0]} at the start, {machine['load_average_end'][0]} at the end); wall-clock "
+        "rows/s include starting Python and writing the report and its chart:"
+    )
+    table = [
+        f"| | DuckDB engine, {_millions(duck['rows'])} rows | DuckDB engine, {_millions(sample['rows'])} rows "
+        f"| pandas, same rules, {_millions(pandas['rows'])} rows | polars, same rules, {_millions(polars['rows'])} rows |",
+        "|---|---|---|---|---|",
+        "| rows/s (wall clock) | " + " | ".join(f"{r['rows_per_second']:,}" for r in cols) + " |",
+        "| CPU seconds per million rows | " + " | ".join(f"{r['cpu_seconds_per_million_rows']}" for r in cols) + " |",
+        "| peak RSS | " + " | ".join(rss(r) for r in cols) + " |",
+        "| silver and quarantine = manifest | "
+        + " | ".join(yes(correct[k]) for k in ("duckdb_10m_matches_manifest", "duckdb_sample_matches_manifest",
+                                                  "pandas_sample_matches_manifest", "polars_sample_matches_manifest"))
+        + " |",
+    ]
+    runs = duck.get("all_runs_seconds") or [duck["seconds"]]
+    stages = duck["stage_seconds"]
+    times = (
+        f"The {_NUMBER_WORDS.get(len(runs), len(runs))} {_millions(duck['rows'])} runs took "
+        f"{', '.join(str(t) for t in runs)} s; in the median one the engine took {duck['engine_seconds']} s: key scan "
+        f"{stages['keys_s']} s, classify and route {stages['classify_s']} s, quarantine {stages['quarantine_s']} s, "
+        f"merge of the repeated keys {stages['merge_s']} s."
+    ) if len(runs) > 1 else (
+        f"The engine took {duck['engine_seconds']} s of the run: key scan {stages['keys_s']} s, classify and route "
+        f"{stages['classify_s']} s, quarantine {stages['quarantine_s']} s, merge of the repeated keys {stages['merge_s']} s."
+    )
+    met, aims = silver["targets"], silver["aims"]
+    fast = met["at_least_1m_rows_per_second"]
+    targets = (
+        f"Targets: at least 2x pandas ({_mark(met['at_least_2x_pandas'])}: {silver['speedup_vs_pandas_per_row']}x per row; "
+        f"{silver['speedup_vs_pandas_same_rows']}x on the very same {_millions(sample['rows'])} rows, where start-up costs "
+        f"weigh more), peak RSS at most 1 GB with the memory limit set ({_mark(met['peak_rss_at_most_1gb'])}: at most "
+        f"{duck.get('max_peak_rss_mb', duck['peak_rss_mb'])} MB), at least 1,000,000 rows/s "
+        + (f"(met: {duck['rows_per_second']:,} rows/s)." if fast else
+           f"(not met on this machine: {duck['rows_per_second']:,} rows/s; the engine needs "
+           f"{duck['cpu_seconds_per_million_rows']} CPU-seconds per million rows, about "
+           f"{silver['duckdb_rows_per_second_per_idle_core']:,} rows/s per idle core).")
+    )
+    aim = (
+        f"Aim: at least 1.5x polars ({_mark(aims['at_least_1_5x_polars'])}: {silver['speedup_vs_polars_per_row']}x per row, "
+        f"{silver['speedup_vs_polars_same_rows']}x on the same {_millions(sample['rows'])} rows)."
+    )
+    return "\n".join([intro, "", *table, "", times, "", targets, aim])
+
+
 def update(path: Path) -> None:
+    """Rewrite every figures block ``path`` holds (the README's, docs/silver.md's, or both)."""
     text = path.read_text(encoding="utf-8")
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    path.write_text(f"{head}{START}\n{render()}\n{END}{tail}", encoding="utf-8")
+    blocks = [(START, END, render), (SILVER_START, SILVER_END, render_silver_doc)]
+    found = [(start, end, fn) for start, end, fn in blocks if start in text]
+    if not found:
+        raise SystemExit(f"{path}: no figures block ({START} or {SILVER_START})")
+    for start, end, fn in found:
+        head, rest = text.split(start, 1)
+        tail = rest.split(end, 1)[1]
+        text = f"{head}{start}\n{fn()}\n{end}{tail}"
+    path.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--update", type=Path, help="markdown file whose figures block to rewrite")
+    parser.add_argument("--update", type=Path, nargs="+", help="markdown file(s) whose figures blocks to rewrite")
+    parser.add_argument("--silver-doc", action="store_true", help="print docs/silver.md's block instead of the README's")
     args = parser.parse_args()
     if args.update:
-        update(args.update)
+        for path in args.update:
+            update(path)
     else:
-        print(render())
+        print(render_silver_doc() if args.silver_doc else render())
 
 
 if __name__ == "__main__":

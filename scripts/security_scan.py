@@ -349,10 +349,35 @@ def files_to_scan(repo: Path) -> list[str]:
     return list_files(repo)[0]
 
 
+# detect-secrets records the path it was given with --baseline as this filter's ``filename`` (the file
+# it never scans) and writes it back into the baseline: an absolute path of whichever machine and
+# checkout last updated it. The gate lists files itself (the baseline excepted), so the entry only
+# has to name the baseline, and is kept as the baseline's path relative to the repository.
+BASELINE_FILTER = "detect_secrets.filters.common.is_baseline_file"
+
+
+def _baseline_name(repo: Path, baseline: Path) -> str:
+    """The baseline as the committed filter entry names it: relative to ``repo`` (its file name if outside)."""
+    try:
+        return baseline.resolve().relative_to(repo.resolve()).as_posix()
+    except ValueError:
+        return baseline.name
+
+
+def portable(baseline: dict, name: str) -> dict:
+    """``baseline`` with the ``is_baseline_file`` filter naming ``name`` (machine-independent), in place."""
+    for entry in baseline.get("filters_used", []):
+        if entry.get("path") == BASELINE_FILTER:
+            entry["filename"] = name
+    return baseline
+
+
 def run_detect_secrets(repo: Path, files: list[str], *, baseline: Path, update: bool = False,
                        detect_secrets: str | None = None) -> SecretsResult:
-    """Scan ``files`` with the baseline's settings, merging into a copy of it (or into it, to update)."""
+    """Scan ``files`` with the baseline's settings, merging into a copy of it (or into it, to update).
+    The merged result, and the baseline when updated, name the baseline by its path in ``repo``."""
     detect_secrets = detect_secrets or tool("DETECT_SECRETS_BIN", "detect-secrets")
+    name = _baseline_name(repo, baseline)
     with tempfile.TemporaryDirectory() as tmp:
         work = baseline if update else Path(tmp) / "baseline.json"
         if baseline.is_file() and not update:
@@ -366,7 +391,9 @@ def run_detect_secrets(repo: Path, files: list[str], *, baseline: Path, update: 
                 work.write_text(proc.stdout, encoding="utf-8")
         if proc.returncode != 0:
             raise ScanSetupError(f"detect-secrets failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
-        merged = json.loads(work.read_text(encoding="utf-8"))
+        merged = portable(json.loads(work.read_text(encoding="utf-8")), name)
+        if update:  # as detect-secrets writes it (indent 2, final newline), the filter entry relative
+            work.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
     unaudited, real, allowed = [], [], []
     for entries in merged.get("results", {}).values():
         for entry in entries:

@@ -75,7 +75,7 @@ class KeyVaultConfig:
 class FunctionConfig:
     name: str
     storage_account_name: str  # the Function's own runtime storage (host + deployment package)
-    storage_mode: Literal["connection_string", "identity"] = "connection_string"
+    storage_mode: Literal["connection_string", "identity"] = "identity"  # keyless unless a file asks for a key
     python_version: str = "3.11"
     instance_memory_mb: int = 2048
     maximum_instance_count: int = 40

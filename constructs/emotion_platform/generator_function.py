@@ -109,7 +109,8 @@ class GeneratorFunction(Construct):
     :param log_analytics_workspace_id: where logs, metrics and Application Insights go. Required.
     :param runtime_storage_account_name: the host's own account (keyless). Required.
     :param bronze: the container the generator writes (``lake.container(...)``). Required.
-    :param storage_mode: ``"connection_string"`` (default) or ``"identity"``.
+    :param storage_mode: ``"identity"`` (default: keyless, no shared key or connection string anywhere) or
+        ``"connection_string"`` (then ``vault`` and ``bronze_connection_secret`` are required).
     :param vault: the vault of ``bronze_connection_secret``. Required in connection-string mode. Default None.
     :param bronze_connection_secret: a ``VaultSecret`` holding the bronze connection string. Default None.
     :param python_version: ``3.10``, ``3.11`` (default) or ``3.12``.
@@ -142,7 +143,7 @@ class GeneratorFunction(Construct):
         log_analytics_workspace_id: str,
         runtime_storage_account_name: str,
         bronze: BlobContainer,
-        storage_mode: StorageMode = "connection_string",
+        storage_mode: StorageMode = "identity",
         vault: SecretsVaultBase | None = None,
         bronze_connection_secret: VaultSecret | None = None,
         python_version: str = "3.11",

@@ -199,7 +199,7 @@ FIELDS: dict[str, Field] = {
     "secret_expiry_days": Field(integer_between(1, 3650), 365),
     # function
     "function_app_name": Field(name("function_app")),
-    "storage_mode": Field(one_of(*STORAGE_MODES), "connection_string"),
+    "storage_mode": Field(one_of(*STORAGE_MODES), "identity"),
     "python_version": Field(one_of(*PYTHON_VERSIONS), "3.11"),
     "instance_memory_mb": Field(one_of(*INSTANCE_MEMORY_MB), 2048),
     # azurerm validates 40-1000 on older 4.x releases (newer accept 1): stay valid on all of them.

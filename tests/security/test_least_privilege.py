@@ -128,7 +128,7 @@ def expected_assignments(env: str) -> set[tuple[str, str, str]]:
     through the config loader the stack uses)."""
     cfg = tomllib.loads((REPO_ROOT / "config" / f"{env}.toml").read_text())
     f, fn, st = cfg["foundation"], cfg["function"], cfg["storage"]
-    connection_string = fn.get("storage_mode", "connection_string") == "connection_string"
+    connection_string = fn.get("storage_mode", "identity") == "connection_string"
     calls_generator = cfg.get("pipeline", {}).get("call_generator", True)
     lake = f["storage_account_name"]
     bronze = f"container {lake}/{f.get('bronze_container', 'bronze')}"

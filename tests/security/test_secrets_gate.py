@@ -159,3 +159,31 @@ def test_a_secret_audited_as_real_fails_the_gate(repo_copy: Path) -> None:
     second = security_scan.run_detect_secrets(repo_copy, ["leak.env"], baseline=baseline_path, detect_secrets=DETECT_SECRETS)
     assert second.unaudited == [] and second.real
     assert any("REAL secret" in p for p in second.problems)
+
+
+# --- the baseline is machine-independent ------------------------------------------------------------
+
+
+def _baseline_filter_names(baseline: dict) -> list[str]:
+    return [f["filename"] for f in baseline.get("filters_used", []) if f["path"] == security_scan.BASELINE_FILTER]
+
+
+def test_the_committed_baseline_names_itself_relative_to_the_repository() -> None:
+    """No absolute path of whoever last updated it: the same file on every machine and checkout."""
+    assert _baseline_filter_names(json.loads(BASELINE.read_text())) == [".secrets.baseline"]
+
+
+def test_scanning_and_updating_keep_the_baseline_entry_relative(repo_copy: Path) -> None:
+    """detect-secrets writes the path it was given (a temp copy, or this checkout's absolute path) into
+    the baseline; the gate puts the relative name back, in the merged result and in an updated file."""
+    (repo_copy / "leak.env").write_text(f"AZURE_STORAGE_KEY={fake_storage_key()}\n")
+    baseline_path = repo_copy / ".secrets.baseline"
+    scanned = security_scan.run_detect_secrets(repo_copy, ["leak.env"], baseline=baseline_path, detect_secrets=DETECT_SECRETS)
+    assert _baseline_filter_names(scanned.merged) == [".secrets.baseline"]
+    updated = security_scan.run_detect_secrets(repo_copy, ["leak.env"], baseline=baseline_path, update=True,
+                                               detect_secrets=DETECT_SECRETS)
+    assert updated.unaudited, "the planted key is merged in, unaudited"
+    written = baseline_path.read_text()
+    assert str(repo_copy) not in written and written.endswith("}\n")
+    assert _baseline_filter_names(json.loads(written)) == [".secrets.baseline"]
+    assert "leak.env" in json.loads(written)["results"]

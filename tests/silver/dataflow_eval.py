@@ -3,8 +3,10 @@
 Data Factory is not reachable from here, but the part of a data flow that turns a bronze line into a
 code is string work whose semantics are Java's: ``regexReplace``/``regexExtract`` are
 java.util.regex (``Matcher.replaceAll``, ``Matcher.find`` then ``group(n)``), ``lower`` is
-``String.toLowerCase``. This module reads the script's ``derive`` assignments (from the script text,
-so it follows whatever the generator writes) and evaluates a requested column for one bronze line:
+``String.toLowerCase``. This module reads the script's ``derive`` assignments through the project's
+parser (:func:`emotion_platform.dataflow.parser.parse`, the :mod:`emotion_platform.dataflow.tree` nodes
+the Spark engine executes too, so both read the same tree of whatever the generator writes) and
+evaluates a requested column for one bronze line:
 regexes and lower-casing through the JVM of tests/silver/java.py, the glue (``iif``, ``case``,
 ``in``, ``==``, null) by the documented expression-language rules, which are plain boolean and
 string-equality logic.
@@ -12,19 +14,19 @@ string-equality logic.
 ``toDouble`` of a string is ``Double.parseDouble`` in the JVM, ``toLong`` ``Long.parseLong``,
 ``toTimestamp(text, pattern, zone)`` a strict ``SimpleDateFormat`` (the whole text, not lenient) in
 that zone, timestamps held as epoch milliseconds; arithmetic and comparisons on doubles
-are IEEE 754 in both languages. What it does not evaluate: ``toTimestamp`` and the other functions
-not listed in :meth:`Evaluator._call`. Asking for a
-column that needs one raises :class:`Unsupported` naming the function, so a rewrite of the script
+are IEEE 754 in both languages. What it does not evaluate: the functions not listed in
+:meth:`Evaluator._call`, named call arguments, qualified or parameter columns, indexing and structures.
+Asking for a column that needs one raises :class:`Unsupported` naming the function, so a rewrite of the script
 that moves the code mapping onto such a function shows up as a clear test error, not a silent pass.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from emotion_platform.dataflow.check import parse
+from emotion_platform.dataflow.parser import parse
+from emotion_platform.dataflow.tree import Array, Binary, Call, Column, Expr, Literal, Positional, Unary
 
 from .java import Java
 
@@ -45,162 +47,10 @@ class Unsupported(NotImplementedError):
     """The expression uses a function this evaluator does not implement."""
 
 
-_TOKEN = re.compile(r"""\s*(?:
-    (?P<str>'(?:\\.|[^'\\])*')
-  | (?P<rx>`[^`]*`)
-  | (?P<num>\d+(?:\.\d+)?)
-  | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>==|!=|<=|>=|&&|\|\||[-+*/!<>(),\[\]])
-)""", re.X)
-
-
-def _unescape(text: str) -> str:
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m.group(1), m.group(1)), text)
-
-
-def tokens(text: str) -> list[tuple[str, str]]:
-    out, pos = [], 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            if text[pos:].strip() == "":
-                break
-            raise ValueError(f"cannot read expression at {text[pos:pos + 40]!r}")
-        kind = m.lastgroup
-        value = m.group(kind)
-        if kind == "str":
-            value = _unescape(value[1:-1])
-        elif kind == "rx":
-            value = value[1:-1]
-        out.append((kind, value))
-        pos = m.end()
-    return out
-
-
-@dataclass
-class Node:
-    kind: str  # lit | rx | name | call | array | op | not
-    value: Any
-    args: tuple = ()
-
-
-class _Parser:
-    _LEVELS = (("||",), ("&&",), ("==", "!="), ("<", ">", "<=", ">="), ("+", "-"), ("*", "/"))
-
-    def __init__(self, toks: list[tuple[str, str]]) -> None:
-        self.toks, self.i = toks, 0
-
-    def peek(self) -> tuple[str, str] | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
-
-    def take(self, value: str | None = None) -> tuple[str, str]:
-        tok = self.peek()
-        if tok is None or (value is not None and tok[1] != value):
-            raise ValueError(f"expected {value!r}, found {tok!r}")
-        self.i += 1
-        return tok
-
-    def expr(self, level: int = 0) -> Node:
-        if level == len(self._LEVELS):
-            return self.unary()
-        left = self.expr(level + 1)
-        while (tok := self.peek()) and tok[0] == "op" and tok[1] in self._LEVELS[level]:
-            self.i += 1
-            left = Node("op", tok[1], (left, self.expr(level + 1)))
-        return left
-
-    def unary(self) -> Node:
-        tok = self.peek()
-        if tok == ("op", "!"):
-            self.i += 1
-            return Node("not", None, (self.unary(),))
-        if tok == ("op", "-"):
-            self.i += 1
-            return Node("op", "-", (Node("lit", 0), self.unary()))
-        return self.primary()
-
-    def primary(self) -> Node:
-        kind, value = self.take()
-        if kind == "str":
-            return Node("lit", value)
-        if kind == "num":
-            return Node("lit", float(value) if "." in value else int(value))
-        if kind == "rx":
-            return Node("rx", value)
-        if (kind, value) == ("op", "("):
-            node = self.expr()
-            self.take(")")
-            return node
-        if (kind, value) == ("op", "["):
-            items = []
-            while self.peek() != ("op", "]"):
-                items.append(self.expr())
-                if self.peek() == ("op", ","):
-                    self.i += 1
-            self.take("]")
-            return Node("array", None, tuple(items))
-        if kind == "id":
-            if self.peek() == ("op", "("):
-                self.i += 1
-                args = []
-                while self.peek() != ("op", ")"):
-                    args.append(self.expr())
-                    if self.peek() == ("op", ","):
-                        self.i += 1
-                self.take(")")
-                return Node("call", value, tuple(args))
-            return Node("name", value)
-        raise ValueError(f"unexpected token {value!r}")
-
-
-def parse_expression(text: str) -> Node:
-    p = _Parser(tokens(text))
-    node = p.expr()
-    if p.peek() is not None:
-        raise ValueError(f"trailing tokens after expression: {p.toks[p.i:][:5]}")
-    return node
-
-
-def _split_top(body: str) -> list[str]:
-    """Split 'a = f(x, y),\n b = ...' on top-level commas (strings and regexes opaque)."""
-    parts, depth, buf, i = [], 0, [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch in "'`":
-            j = i + 1
-            while j < len(body) and body[j] != ch:
-                j += 2 if ch == "'" and body[j] == "\\" else 1
-            buf.append(body[i:j + 1])
-            i = j + 1
-            continue
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    if "".join(buf).strip():
-        parts.append("".join(buf))
-    return parts
-
-
-def derived_columns(script: str) -> dict[str, str]:
-    """Every ``derive(name = expression, ...)`` assignment of the script, by column name (the
-    expression text; parsed when a column is asked for, so unrelated syntax never gets in the way)."""
-    out: dict[str, str] = {}
-    for st in parse(script):
-        if st.transform != "derive":
-            continue
-        start = st.text.index("derive(") + len("derive(")
-        end = st.text.rindex(") ~>")
-        for part in _split_top(st.text[start:end]):
-            name, _eq, expr = part.partition("=")
-            out[name.strip()] = expr.strip()
-    return out
+def derived_columns(script: str) -> dict[str, Expr]:
+    """Every ``derive(name = expression, ...)`` assignment of the script, by column name, as the
+    project's parser reads it (:mod:`emotion_platform.dataflow.parser`, the tree Spark runs too)."""
+    return {a.name: a.value for st in parse(script).of("derive") for a in st.assignments()}
 
 
 class Evaluator:
@@ -209,7 +59,6 @@ class Evaluator:
     def __init__(self, script: str, java: Java) -> None:
         self.columns = derived_columns(script)
         self.java = java
-        self._parsed: dict[str, Node] = {}
 
     def evaluate(self, column: str, inputs: dict[str, Any]) -> Any:
         return self.evaluate_many((column,), inputs)[0]
@@ -224,25 +73,28 @@ class Evaluator:
             return env[name]
         if name not in self.columns:
             raise KeyError(f"column {name!r} is neither an input nor derived in the script")
-        if name not in self._parsed:
-            self._parsed[name] = parse_expression(self.columns[name])
-        env[name] = self._eval(self._parsed[name], env)
+        env[name] = self._eval(self.columns[name], env)
         return env[name]
 
-    def _eval(self, node: Node, env: dict[str, Any]) -> Any:
-        k = node.kind
-        if k in ("lit", "rx"):
+    def _eval(self, node: Expr, env: dict[str, Any]) -> Any:
+        if isinstance(node, Literal):  # string, regex (the text between backticks), numbers, boolean, null
             return node.value
-        if k == "name":
-            return self._name(node.value, env)
-        if k == "array":
-            return [self._eval(a, env) for a in node.args]
-        if k == "not":
-            v = self._eval(node.args[0], env)
-            return None if v is None else not v
-        if k == "op":
-            return self._op(node.value, *(self._eval(a, env) for a in node.args))
-        return self._call(node, env)
+        if isinstance(node, Column):
+            if node.kind != "name":
+                raise Unsupported(f"column reference {node.name!r} of kind {node.kind}")
+            return self._name(node.name, env)
+        if isinstance(node, Array):
+            return [self._eval(a, env) for a in node.items]
+        if isinstance(node, Unary):
+            v = self._eval(node.operand, env)
+            if node.op == "!":
+                return None if v is None else not v
+            return self._op("-", 0, v)
+        if isinstance(node, Binary):
+            return self._op(node.op, self._eval(node.left, env), self._eval(node.right, env))
+        if isinstance(node, Call):
+            return self._call(node, env)
+        raise Unsupported(f"{type(node).__name__} expressions are not evaluated here")
 
     @staticmethod
     def _op(op: str, a: Any, b: Any) -> Any:
@@ -270,8 +122,11 @@ class Evaluator:
             return {"+": a + b, "-": a - b, "*": a * b}[op]
         raise Unsupported(f"operator {op!r} on {type(a).__name__}")
 
-    def _call(self, node: Node, env: dict[str, Any]) -> Any:
-        f, args = node.value, node.args
+    def _call(self, node: Call, env: dict[str, Any]) -> Any:
+        f = node.name
+        if not all(isinstance(a, Positional) for a in node.args):
+            raise Unsupported(f"{f}() with named arguments")
+        args = [a.value for a in node.args if isinstance(a, Positional)]
         ev = lambda i: self._eval(args[i], env)  # noqa: E731
         if f in ("iif",):
             cond = ev(0)

@@ -24,10 +24,13 @@ expected there.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.tree import Meta
 
 from .tree import (
     Arg,
@@ -36,6 +39,7 @@ from .tree import (
     Binary,
     Call,
     Column,
+    Expr,
     Index,
     Literal,
     Named,
@@ -140,7 +144,7 @@ _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r", "`"
 class DataFlowScriptError(ValueError):
     """A problem in a Data Flow Script, located by line and column of the parsed text."""
 
-    def __init__(self, pos: Pos, message: str):
+    def __init__(self, pos: Pos, message: str) -> None:
         self.pos = pos
         self.message = message
         super().__init__(f"{pos}: {message}")
@@ -150,7 +154,7 @@ class DataFlowSyntaxError(DataFlowScriptError):
     """The text is not Data Flow Script; the message says what was expected where."""
 
 
-def _p(meta_or_token) -> Pos:
+def _p(meta_or_token: Meta | Token) -> Pos:
     return Pos(getattr(meta_or_token, "line", 0) or 0, getattr(meta_or_token, "column", 0) or 0)
 
 
@@ -201,10 +205,10 @@ def _number(tok: Token) -> Literal:
 
 @v_args(meta=True)
 class _ToTree(Transformer):
-    def start(self, meta, items):
+    def start(self, meta: Meta, items: list[Any]) -> Script:
         return Script(tuple(items))
 
-    def statement(self, meta, items):
+    def statement(self, meta: Meta, items: list[Any]) -> Statement:
         inputs: tuple[str, ...] = ()
         if items and isinstance(items[0], tuple) and items[0] and items[0][0] == "inputs":
             inputs = items[0][1]
@@ -219,59 +223,59 @@ class _ToTree(Transformer):
         output, branches = rest[-1]
         return Statement(inputs, str(name), args, output, branches, _p(meta))
 
-    def inputs(self, meta, items):
+    def inputs(self, meta: Meta, items: list[Any]) -> tuple[str, tuple[str, ...]]:
         return ("inputs", tuple(items))
 
-    def stream(self, meta, items):
+    def stream(self, meta: Meta, items: list[Any]) -> str:
         return "@".join(str(t) for t in items)
 
-    def output(self, meta, items):
+    def output(self, meta: Meta, items: list[Any]) -> tuple[str, tuple[str, ...]]:
         return str(items[0]), tuple(str(t) for t in items[1:])
 
-    def args(self, meta, items):
+    def args(self, meta: Meta, items: list[Any]) -> list[Arg]:
         return list(items)
 
-    def named(self, meta, items):
+    def named(self, meta: Meta, items: list[Any]) -> Named:
         return Named(str(items[0]), items[1], _p(meta))
 
-    def assign(self, meta, items):
+    def assign(self, meta: Meta, items: list[Any]) -> Assign:
         name = str(items[0])
         if name.startswith("{"):
             name = name[1:-1]
         return Assign(name, items[1], _p(meta))
 
-    def typed(self, meta, items):
+    def typed(self, meta: Meta, items: list[Any]) -> Typed:
         return Typed(str(items[0]), items[1], _p(meta))
 
-    def type_ref(self, meta, items):
+    def type_ref(self, meta: Meta, items: list[Any]) -> str:
         return " ".join(str(t) for t in items)
 
-    def positional(self, meta, items):
+    def positional(self, meta: Meta, items: list[Any]) -> Positional:
         return Positional(items[0], _p(meta))
 
-    def binary(self, meta, items):
+    def binary(self, meta: Meta, items: list[Any]) -> Binary:
         left, op, right = items
         return Binary(str(op), left, right, _p(op))
 
-    def unary(self, meta, items):
+    def unary(self, meta: Meta, items: list[Any]) -> Unary:
         op, operand = items
         return Unary(str(op), operand, _p(op))
 
-    def index(self, meta, items):
+    def index(self, meta: Meta, items: list[Any]) -> Index:
         return Index(items[0], items[1], _p(meta))
 
-    def call(self, meta, items):
+    def call(self, meta: Meta, items: list[Any]) -> Call:
         name = items[0]
         args = tuple(items[1]) if len(items) > 1 else ()
         return Call(str(name), args, _p(name))
 
-    def array(self, meta, items):
+    def array(self, meta: Meta, items: list[Any]) -> Array:
         return Array(tuple(items), _p(meta))
 
-    def struct(self, meta, items):
+    def struct(self, meta: Meta, items: list[Any]) -> Struct:
         return Struct(tuple(items[0]) if items else (), _p(meta))
 
-    def column(self, meta, items):
+    def column(self, meta: Meta, items: list[Any]) -> Column | Literal:
         tok: Token = items[0]
         text, pos = str(tok), _p(tok)
         if tok.type == "BRACED":
@@ -288,11 +292,11 @@ class _ToTree(Transformer):
             return Literal("null", None, pos)
         return Column(text, "name", pos)
 
-    def qualified(self, meta, items):
+    def qualified(self, meta: Meta, items: list[Any]) -> Column:
         stream, col = str(items[0]), str(items[1])
         return Column(f"{stream}@{col.strip('{}')}", "qualified", _p(items[0]))
 
-    def literal(self, meta, items):
+    def literal(self, meta: Meta, items: list[Any]) -> Literal:
         tok: Token = items[0]
         text, pos = str(tok), _p(tok)
         if tok.type in ("STRING", "DQSTRING"):
@@ -328,7 +332,7 @@ _EXPRESSION_START = {
 }
 
 
-def _expected(names) -> str:
+def _expected(names: Iterable[str]) -> str:
     names = set(names)
     labels: set[str] = set()
     if {"NAME", "STRING", "INT", "LPAR"} <= names:
@@ -389,7 +393,7 @@ def parse(text: str) -> Script:
         raise
 
 
-def parse_expression(text: str):
+def parse_expression(text: str) -> Expr:
     """One expression (for tests and tools): parsed as the single argument of a filter."""
     script = parse(f"X filter({text}) ~> Y")
     (arg,) = script.statements[0].args

@@ -28,10 +28,14 @@ import os
 from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from .deployed import Dataset
-from .tree import Array, Assign, Binary, Call, Column, Expr, Index, Literal, Named, Script, Statement, Unary
+from .tree import Arg, Array, Assign, Binary, Call, Column, Expr, Index, Literal, Named, Script, Statement, Typed, Unary
 from .typecheck import CheckedScript, Schema, _Checker, base, typecheck
+
+if TYPE_CHECKING:  # pyspark is imported when a session starts, not with this module
+    from pyspark.sql import DataFrame, SparkSession
 
 # An empty column delimiter reads each line whole; Spark's CSV reader needs a separator, so it gets one
 # no bronze line holds (several private-use characters in a row).
@@ -93,7 +97,9 @@ class SparkScriptError(ValueError):
     """The script uses something this executor does not run; the message names it and its position."""
 
 
-def spark_session(master: str | None = None, conf: dict[str, str] | None = None, app_name: str = "emotion-silver"):
+def spark_session(
+    master: str | None = None, conf: dict[str, str] | None = None, app_name: str = "emotion-silver"
+) -> SparkSession:
     """A Spark session (one per process; an existing one is reused with its settings).
 
     ``master``: ``local[N]``, ``spark://...``, ``yarn``...; default ``$SPARK_MASTER`` or ``local[2]``.
@@ -144,16 +150,48 @@ class SourceInput:
 class Execution:
     """The DataFrame of every stream, by name (``Out`` or ``Out@Branch``)."""
 
-    streams: dict
+    streams: dict[str, DataFrame]
     checked: CheckedScript
 
-    def sink(self, name: str):
+    def sink(self, name: str) -> DataFrame:
         return self.streams[name]
 
 
-def _fail(node, message: str):
+def _fail(node: object, message: str) -> NoReturn:
     pos = getattr(node, "pos", None)
     raise SparkScriptError(f"{pos}: {message}" if pos else message)
+
+
+def _value(a: Arg) -> Expr:
+    """The expression an argument carries; ``name as type`` (a declared column) carries none."""
+    if isinstance(a, Typed):
+        _fail(a, f"'{a.name} as {a.type}' is not an expression the Spark executor can use here")
+    return a.value
+
+
+def _shown(e: Expr | None) -> str:
+    """How an error message names what it got instead of a literal."""
+    if isinstance(e, Literal):
+        return f"the {e.kind} {e.value!r}"
+    if isinstance(e, Column):
+        return f"the column {e.name}"
+    if isinstance(e, Call):
+        return f"a call of {e.name}()"
+    return "nothing" if e is None else f"a {type(e).__name__.lower()} expression"
+
+
+def _text(e: Expr | None, what: str) -> str:
+    """A literal string the Spark call takes as is (a format, a pattern, a column name)."""
+    if not (isinstance(e, Literal) and isinstance(e.value, str)):
+        _fail(e, f"{what} = {_shown(e)}: must be a literal string for the Spark executor")
+    return e.value
+
+
+def _int(e: Expr, what: str) -> int:
+    """A literal integer the Spark call takes as is (a group number)."""
+    if not (isinstance(e, Literal) and isinstance(e.value, int)):
+        _fail(e, f"{what} = {_shown(e)}: must be a literal integer for the Spark executor")
+    return e.value
 
 
 class _Translator:
@@ -258,28 +296,29 @@ class _Translator:
 
     def _code_map(self, c: Call):
         """``case(in([a, b], x), 'A', in([c], x), 'C')`` -> ``map(a->A, b->A, c->C)[x]`` (first match wins)."""
-        args = [a.value for a in c.args]
+        args = [_value(a) for a in c.args]
         if len(args) < 2 or len(args) % 2:
             return None
         subject = None
         pairs: dict[str, str] = {}
         for cond, value in zip(args[::2], args[1::2]):
+            inner = [_value(a) for a in cond.args] if isinstance(cond, Call) and cond.name == "in" else []
             if not (
-                isinstance(cond, Call)
-                and cond.name == "in"
-                and len(cond.args) == 2
-                and isinstance(cond.args[0].value, Array)
+                len(inner) == 2
+                and isinstance(inner[0], Array)
                 and isinstance(value, Literal)
                 and value.kind == "string"
-                and all(isinstance(x, Literal) and x.kind == "string" for x in cond.args[0].value.items)
+                and isinstance(value.value, str)
+                and all(isinstance(x, Literal) and x.kind == "string" for x in inner[0].items)
             ):
                 return None
             if subject is None:
-                subject = cond.args[1].value
-            elif cond.args[1].value != subject:
+                subject = inner[1]
+            elif inner[1] != subject:
                 return None
-            for item in cond.args[0].value.items:
-                pairs.setdefault(item.value, value.value)
+            for item in inner[0].items:
+                pairs.setdefault(_text(item, "a code in case(in([...], x), ...)"), value.value)
+        assert subject is not None  # the loop ran (two or more arguments), its first pass set it
         F = self.F
         mapping = F.create_map(*[F.lit(x) for kv in pairs.items() for x in kv])
         return F.when(self(subject).isNotNull(), mapping[self(subject)])
@@ -287,8 +326,8 @@ class _Translator:
     def call(self, c: Call):
         F = self.F
         name = c.name
-        args = [a.value for a in c.args]
-        a = [self(x) for x in args] if name not in ("case", "in") else None
+        args = [_value(a) for a in c.args]
+        a = [self(x) for x in args] if name not in ("case", "in") else []
         n = len(args)
         if name == "case":
             lookup = self._code_map(c)
@@ -299,12 +338,14 @@ class _Translator:
             for cond, value in zip(cols[::2], cols[1::2]):
                 expr = F.when(cond, value) if expr is None else expr.when(cond, value)
             if n % 2 == 1:
+                if expr is None:
+                    _fail(c, "case() needs a condition and its value before the default")
                 expr = expr.otherwise(cols[-1])
             return expr
         if name == "in":
             arr, item = args
             if isinstance(arr, Array) and all(isinstance(x, Literal) for x in arr.items):
-                return self(item).isin([x.value for x in arr.items])
+                return self(item).isin([x.value for x in arr.items if isinstance(x, Literal)])  # all are (just checked)
             return F.array_contains(self(arr), self(item))
         if name == "iif":
             return F.when(a[0], a[1]).otherwise(a[2] if n > 2 else F.lit(None))
@@ -319,18 +360,19 @@ class _Translator:
         if name == "byPosition":
             if not (isinstance(args[0], Literal) and args[0].kind == "integer"):
                 _fail(c, "byPosition() needs a literal position")
-            i = args[0].value
+            i = _int(args[0], "byPosition()'s position")
             if not 1 <= i <= len(self.positional):
                 return F.lit(None)
             return F.col(f"`{self.positional[i - 1]}`")
         if name == "byName":
-            return F.col(f"`{args[0].value}`")
+            column = _text(args[0], "byName()'s column name")
+            return F.col(f"`{column}`")
         if name in ("toString",):
             t = base(self.type_of(args[0]))
             if n == 1:
                 return a[0].cast("string")
             if t in ("date", "timestamp"):
-                return F.date_format(a[0], args[1].value)
+                return F.date_format(a[0], _text(args[1], "toString()'s format"))
             _fail(c, "toString() with a number format is not supported by the Spark executor")
         if name in ("toDouble", "toLong", "toInteger", "toShort", "toFloat", "toBoolean"):
             if n > 1:
@@ -349,18 +391,19 @@ class _Translator:
             t = base(self.type_of(args[0]))
             if t in ("long", "integer", "short", "byte"):
                 return F.timestamp_millis(a[0])  # epoch milliseconds
-            parsed = F.to_timestamp(a[0], args[1].value) if n > 1 else F.to_timestamp(a[0])
+            parsed = F.to_timestamp(a[0], _text(args[1], "toTimestamp()'s format")) if n > 1 else F.to_timestamp(a[0])
             if n > 2 and not (isinstance(args[2], Literal) and args[2].value == "UTC"):
                 return F.to_utc_timestamp(parsed, a[2])  # wall time in that zone -> UTC (the session zone)
             return parsed
         if name == "toDate":
-            return F.to_date(a[0], args[1].value) if n > 1 else F.to_date(a[0])
+            return F.to_date(a[0], _text(args[1], "toDate()'s format")) if n > 1 else F.to_date(a[0])
         if name == "regexReplace":
             return F.regexp_replace(a[0], a[1], a[2])
         if name == "regexExtract":
-            return F.regexp_extract(a[0], args[1].value, args[2].value if n > 2 else 1)
+            pattern = _text(args[1], "regexExtract()'s pattern")
+            return F.regexp_extract(a[0], pattern, _int(args[2], "regexExtract()'s group") if n > 2 else 1)
         if name in ("regexMatch", "rlike"):
-            return a[0].rlike(args[1].value)
+            return a[0].rlike(_text(args[1], f"{name}()'s pattern"))
         if name == "length":
             return F.length(a[0])
         if name == "replace":
@@ -407,15 +450,15 @@ class _Translator:
         if name == "ceil":
             return F.ceil(a[0])
         if name == "translate":  # character for character (Java String semantics, as Spark's translate)
-            return F.translate(a[0], args[1].value, args[2].value)
+            return F.translate(a[0], _text(args[1], "translate()'s characters"), _text(args[2], "translate()'s replacements"))
         if name in ("addDays", "subDays"):
             return (F.date_add if name == "addDays" else F.date_sub)(a[0], a[1])
         if name == "split":
-            return F.split(a[0], _java_quote(args[1].value), -1)  # a literal delimiter, not a regex
+            return F.split(a[0], _java_quote(_text(args[1], "split()'s delimiter")), -1)  # a literal delimiter, not a regex
         if name == "size":
             return F.size(a[0])
         if name == "instr":
-            return F.instr(a[0], args[1].value)
+            return F.instr(a[0], _text(args[1], "instr()'s substring"))
         _fail(c, f"function {name}() is not supported by the Spark executor")
 
 
@@ -505,7 +548,8 @@ class _Executor:
         )
         if opts["row_delimiter"] and len(opts["row_delimiter"]) == 1:
             reader = reader.option("lineSep", opts["row_delimiter"])
-        url = st.named("rowUrlColumn")
+        url_option = st.named("rowUrlColumn")
+        url = _text(url_option, "rowUrlColumn") if url_option is not None else None
         frames = []
         # One read per file with its name as a literal (no guessing how Spark spells a path as a URI);
         # without rowUrlColumn, one read of all files.
@@ -514,10 +558,10 @@ class _Executor:
             paths = [str(p) for p, _ in group]
             df = reader.option("inferSchema", "false").load(paths) if delim else reader.schema("_c0 string").load(paths)
             if url is not None:
-                df = df.withColumn(url.value, F.lit(group[0][1]))
+                df = df.withColumn(url, F.lit(group[0][1]))
             frames.append(df)
         df = reduce(lambda a, b: a.unionByName(b), frames)
-        cols = [c for c in df.columns if url is None or c != url.value]
+        cols = [c for c in df.columns if url is None or c != url]
         self.positional[st.output] = cols
         return df
 
@@ -544,7 +588,8 @@ class _Executor:
         df = self.frames[st.inputs[0]]
         tr = self.tr(st.inputs[0])
         conds = [F.coalesce(tr(c), F.lit(False)) for c in st.positional()]
-        disjoint = isinstance(st.named("disjoint"), Literal) and st.named("disjoint").value is True
+        disjoint_option = st.named("disjoint")
+        disjoint = isinstance(disjoint_option, Literal) and disjoint_option.value is True
         out = {}
         taken = None
         for branch, cond in zip(st.branches, conds):
@@ -552,6 +597,8 @@ class _Executor:
             out[f"{st.output}@{branch}"] = df.filter(rows)
             taken = cond if taken is None else taken | cond
         if len(st.branches) == len(conds) + 1:
+            if taken is None:
+                _fail(st, "split() needs a condition before its default branch")
             out[f"{st.output}@{st.branches[-1]}"] = df.filter(~taken)
         for name in out:
             self.positional[name] = self.positional.get(st.inputs[0], [])
@@ -575,7 +622,7 @@ class _Executor:
         df = self.frames[st.inputs[0]]
         tr = self.tr(st.inputs[0])
         over = st.clause("over")
-        keys = [tr(a.value) for a in over.args] if over is not None else []
+        keys = [tr(_value(a)) for a in over.args] if over is not None else []
         sorts = self._sort(tr, [v for v in st.positional() if v is not over])
         w = Window.partitionBy(*keys).orderBy(*sorts)
         new = {}
@@ -593,7 +640,7 @@ class _Executor:
         clause = st.clause("mapColumn")
         if clause is None:
             return None
-        return [tr(a.value).alias(a.name) if isinstance(a, Assign) else tr(a.value).alias(a.value.name) for a in clause.args]
+        return [tr(_value(a)).alias(_mapped_name(a)) for a in clause.args]
 
     def t_select(self, st: Statement):
         df = self.frames[st.inputs[0]]
@@ -608,8 +655,18 @@ class _Executor:
             return df
         folder = st.named("rowFolderUrlColumn")
         if folder is not None:
-            cols.append(self.F.col(f"`{folder.value}`"))
+            cols.append(self.F.col(f"`{_text(folder, 'rowFolderUrlColumn')}`"))
         return df.select(*cols)
+
+
+def _mapped_name(a: Arg) -> str:
+    """The name a ``mapColumn`` entry gives its column: ``name = expr``'s name, else the column's own."""
+    if isinstance(a, Assign):
+        return a.name
+    v = _value(a)
+    if not isinstance(v, Column):
+        _fail(v, "mapColumn() takes columns and name = expression pairs")
+    return v.name
 
 
 def _columns(e) -> list:
@@ -619,7 +676,11 @@ def _columns(e) -> list:
 
 
 def execute(
-    spark, script: Script | CheckedScript | str, sources: dict[str, SourceInput], *, inject: dict | None = None
+    spark: SparkSession,
+    script: Script | CheckedScript | str,
+    sources: dict[str, SourceInput],
+    *,
+    inject: dict[str, DataFrame] | None = None,
 ) -> Execution:
     """Build the DataFrames of every stream of ``script``. ``inject`` gives streams from outside (by
     name); statements whose streams only feed injected ones are not built (a merge step feeds existing
@@ -667,10 +728,10 @@ def columns_used_after(script: Script, stream: str) -> set[str] | None:
 
 def sink_folder_column(script: Script, sink: str) -> str | None:
     v = script.statement(sink).named("rowFolderUrlColumn")
-    return v.value if isinstance(v, Literal) else None
+    return v.value if isinstance(v, Literal) and isinstance(v.value, str) else None
 
 
-def write_sink(df, script: Script, sink: str, target: Path, staging: Path, *, single_file: bool = False) -> list[str]:
+def write_sink(df: DataFrame, script: Script, sink: str, target: Path, staging: Path, *, single_file: bool = False) -> list[str]:
     """Write a sink's rows as Parquet under ``target``: into the folders its ``rowFolderUrlColumn`` names
     (returned, sorted), or as one file ``target`` with ``single_file``. ``staging`` is scratch space on
     the same filesystem (Spark writes there; the results move by rename)."""
@@ -695,12 +756,17 @@ def write_sink(df, script: Script, sink: str, target: Path, staging: Path, *, si
         return sorted(names)
     if single_file:
         df.coalesce(1).write.mode("overwrite").parquet(str(out))
-        (part,) = sorted(out.glob("*.parquet")) or [None]
+        parts: list[Path | None] = [*sorted(out.glob("*.parquet"))] or [None]
+        (single,) = parts
         target.parent.mkdir(parents=True, exist_ok=True)
-        if part is None:  # pragma: no cover - Spark writes an empty file for an empty frame
-            df.limit(0).toPandas().to_parquet(target)
+        if single is None:  # pragma: no cover - Spark writes an empty file for an empty frame
+            import pandas as pd
+
+            empty = df.limit(0).toPandas()
+            assert isinstance(empty, pd.DataFrame)  # pyspark declares a protocol; toPandas returns pandas' frame
+            empty.to_parquet(target)
         else:
-            os.replace(part, target)
+            os.replace(single, target)
         shutil.rmtree(out, ignore_errors=True)
         return []
     df.write.mode("overwrite").parquet(str(target))

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pyarrow.parquet as pq
 
@@ -30,6 +30,9 @@ from ..dataflow.tree import Literal
 from ..dataflow.typecheck import CheckedScript, typecheck
 from .engine import BatchResult, BronzeError, check_headers
 from .plan import CleaningPlan
+
+if TYPE_CHECKING:  # pyspark is imported when a batch runs, not with this module
+    from pyspark.sql import DataFrame, SparkSession
 
 
 @dataclass
@@ -54,9 +57,10 @@ class ScriptRoles:
         script = checked.script
         if len(flow.sources) != 1:
             raise BronzeError(f"the data flow has {len(flow.sources)} sources; the silver engine reads one")
-        (split,) = script.of("split") or [None]
-        if split is None or len(split.branches) != 2:
+        splits = script.of("split")
+        if len(splits) != 1 or len(splits[0].branches) != 2:
             raise BronzeError("the data flow needs one split into a valid and a rejected branch")
+        (split,) = splits
         folders = [st.output for st in script.of("sink") if isinstance(st.named("rowFolderUrlColumn"), Literal)]
         others = [st.output for st in script.of("sink") if st.output not in folders]
         if len(folders) != 1 or len(others) != 1:
@@ -65,11 +69,18 @@ class ScriptRoles:
         return cls(next(iter(flow.sources)), split.inputs[0], valid, rejected, folders[0], others[0])
 
 
-def _partition_values(df, column: str) -> list:
+def _partition_values(df: DataFrame, column: str) -> list:
     return [r[0] for r in df.select(column).distinct().collect()]
 
 
-def _materialize_split_input(spark, checked: CheckedScript, source: dict, roles: ScriptRoles, silver_cols: list[str], where: Path):
+def _materialize_split_input(
+    spark: SparkSession,
+    checked: CheckedScript,
+    source: dict[str, sx.SourceInput],
+    roles: ScriptRoles,
+    silver_cols: list[str],
+    where: Path,
+) -> DataFrame:
     """Run the script up to its split once, into Parquet under ``where``, and return that stream read back.
 
     Why: the valid count, the quarantine and the merge each start a Spark job over the split's input;
@@ -96,7 +107,7 @@ def run_batch(
     spill_dir: Path,
     settings: SparkSettings = SparkSettings(),
     progress: Callable[[str], None] | None = None,
-    spark=None,
+    spark: SparkSession | None = None,
 ) -> BatchResult:
     """Clean ``files`` with the deployed script ``flow`` on Spark (see the module docstring)."""
     from pyspark.sql import functions as F
