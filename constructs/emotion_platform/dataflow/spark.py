@@ -31,7 +31,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from .deployed import Dataset
-from .tree import Arg, Array, Assign, Binary, Call, Column, Expr, Index, Literal, Named, Script, Statement, Typed, Unary
+from .tree import (
+    Arg,
+    Array,
+    Assign,
+    Binary,
+    Call,
+    Column,
+    Expr,
+    Index,
+    Literal,
+    Named,
+    Positional,
+    Script,
+    Statement,
+    Typed,
+    Unary,
+)
 from .typecheck import CheckedScript, Schema, _Checker, base, typecheck
 
 if TYPE_CHECKING:  # pyspark is imported when a session starts, not with this module
@@ -719,10 +735,10 @@ def columns_used_after(script: Script, stream: str) -> set[str] | None:
                 elif isinstance(node, Call) and node.name == "byPosition":
                     return None
                 elif isinstance(node, Call) and node.name == "byName":
-                    first = node.args[0].value if node.args else None
-                    if not isinstance(first, Literal):
+                    first = node.args[0] if node.args else None
+                    if not isinstance(first, Positional) or not isinstance(first.value, Literal):
                         return None  # a computed name: any column
-                    names.add(str(first.value))
+                    names.add(str(first.value.value))
     return names
 
 
