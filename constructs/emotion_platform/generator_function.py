@@ -452,6 +452,15 @@ def _validate(props: dict) -> None:
             props["bronze"],
             "must be a container object: lake.container('bronze') or lake.add_container(...)",
         )
+    if props["storage_mode"] == "identity" and props["bronze_connection_secret"] is not None:
+        # The default used to be "connection_string": an app passing a secret without a mode would
+        # otherwise switch to identity mode silently, its secret unused.
+        raise validation.ValidationError(
+            "GeneratorFunction.bronze_connection_secret",
+            props["bronze_connection_secret"],
+            "is used only with storage_mode='connection_string' (the default is 'identity', keyless): "
+            "pass storage_mode='connection_string' or drop the secret",
+        )
     if props["storage_mode"] == "connection_string":
         if props["vault"] is None or props["bronze_connection_secret"] is None:
             raise validation.ValidationError(
