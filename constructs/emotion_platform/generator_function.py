@@ -110,7 +110,8 @@ class GeneratorFunction(Construct):
     :param runtime_storage_account_name: the host's own account (keyless). Required.
     :param bronze: the container the generator writes (``lake.container(...)``). Required.
     :param storage_mode: ``"identity"`` (default: keyless, no shared key or connection string anywhere) or
-        ``"connection_string"`` (then ``vault`` and ``bronze_connection_secret`` are required).
+        ``"connection_string"`` (then ``vault`` and ``bronze_connection_secret`` are required; a secret given
+        in identity mode is refused, not ignored).
     :param vault: the vault of ``bronze_connection_secret``. Required in connection-string mode. Default None.
     :param bronze_connection_secret: a ``VaultSecret`` holding the bronze connection string. Default None.
     :param python_version: ``3.10``, ``3.11`` (default) or ``3.12``.
