@@ -28,11 +28,14 @@ import os
 from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from .deployed import Dataset
 from .tree import Arg, Array, Assign, Binary, Call, Column, Expr, Index, Literal, Script, Statement, Typed, Unary
 from .typecheck import CheckedScript, Schema, _Checker, base, typecheck
+
+if TYPE_CHECKING:  # pyspark is imported when a session starts, not with this module
+    from pyspark.sql import DataFrame, SparkSession
 
 # An empty column delimiter reads each line whole; Spark's CSV reader needs a separator, so it gets one
 # no bronze line holds (several private-use characters in a row).
@@ -94,7 +97,9 @@ class SparkScriptError(ValueError):
     """The script uses something this executor does not run; the message names it and its position."""
 
 
-def spark_session(master: str | None = None, conf: dict[str, str] | None = None, app_name: str = "emotion-silver"):
+def spark_session(
+    master: str | None = None, conf: dict[str, str] | None = None, app_name: str = "emotion-silver"
+) -> SparkSession:
     """A Spark session (one per process; an existing one is reused with its settings).
 
     ``master``: ``local[N]``, ``spark://...``, ``yarn``...; default ``$SPARK_MASTER`` or ``local[2]``.
@@ -145,10 +150,10 @@ class SourceInput:
 class Execution:
     """The DataFrame of every stream, by name (``Out`` or ``Out@Branch``)."""
 
-    streams: dict
+    streams: dict[str, DataFrame]
     checked: CheckedScript
 
-    def sink(self, name: str):
+    def sink(self, name: str) -> DataFrame:
         return self.streams[name]
 
 
@@ -164,17 +169,28 @@ def _value(a: Arg) -> Expr:
     return a.value
 
 
+def _shown(e: Expr | None) -> str:
+    """How an error message names what it got instead of a literal."""
+    if isinstance(e, Literal):
+        return f"the {e.kind} {e.value!r}"
+    if isinstance(e, Column):
+        return f"the column {e.name}"
+    if isinstance(e, Call):
+        return f"a call of {e.name}()"
+    return "nothing" if e is None else f"a {type(e).__name__.lower()} expression"
+
+
 def _text(e: Expr | None, what: str) -> str:
     """A literal string the Spark call takes as is (a format, a pattern, a column name)."""
     if not (isinstance(e, Literal) and isinstance(e.value, str)):
-        _fail(e, f"{what} must be a literal string for the Spark executor")
+        _fail(e, f"{what} = {_shown(e)}: must be a literal string for the Spark executor")
     return e.value
 
 
 def _int(e: Expr, what: str) -> int:
     """A literal integer the Spark call takes as is (a group number)."""
     if not (isinstance(e, Literal) and isinstance(e.value, int)):
-        _fail(e, f"{what} must be a literal integer for the Spark executor")
+        _fail(e, f"{what} = {_shown(e)}: must be a literal integer for the Spark executor")
     return e.value
 
 
@@ -643,7 +659,11 @@ def _columns(e) -> list:
 
 
 def execute(
-    spark, script: Script | CheckedScript | str, sources: dict[str, SourceInput], *, inject: dict | None = None
+    spark: SparkSession,
+    script: Script | CheckedScript | str,
+    sources: dict[str, SourceInput],
+    *,
+    inject: dict[str, DataFrame] | None = None,
 ) -> Execution:
     """Build the DataFrames of every stream of ``script``. ``inject`` gives streams from outside (by
     name); statements upstream of them only are skipped (a merge step feeds existing rows this way)."""
@@ -656,7 +676,7 @@ def sink_folder_column(script: Script, sink: str) -> str | None:
     return v.value if isinstance(v, Literal) and isinstance(v.value, str) else None
 
 
-def write_sink(df, script: Script, sink: str, target: Path, staging: Path, *, single_file: bool = False) -> list[str]:
+def write_sink(df: DataFrame, script: Script, sink: str, target: Path, staging: Path, *, single_file: bool = False) -> list[str]:
     """Write a sink's rows as Parquet under ``target``: into the folders its ``rowFolderUrlColumn`` names
     (returned, sorted), or as one file ``target`` with ``single_file``. ``staging`` is scratch space on
     the same filesystem (Spark writes there; the results move by rename)."""
@@ -685,7 +705,11 @@ def write_sink(df, script: Script, sink: str, target: Path, staging: Path, *, si
         (single,) = parts
         target.parent.mkdir(parents=True, exist_ok=True)
         if single is None:  # pragma: no cover - Spark writes an empty file for an empty frame
-            df.limit(0).toPandas().to_parquet(target)
+            import pandas as pd
+
+            empty = df.limit(0).toPandas()
+            assert isinstance(empty, pd.DataFrame)  # pyspark declares a protocol; toPandas returns pandas' frame
+            empty.to_parquet(target)
         else:
             os.replace(single, target)
         shutil.rmtree(out, ignore_errors=True)

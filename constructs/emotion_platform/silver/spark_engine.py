@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pyarrow.parquet as pq
 
@@ -30,6 +30,9 @@ from ..dataflow.tree import Literal
 from ..dataflow.typecheck import CheckedScript, typecheck
 from .engine import BatchResult, BronzeError, check_headers
 from .plan import CleaningPlan
+
+if TYPE_CHECKING:  # pyspark is imported when a batch runs, not with this module
+    from pyspark.sql import DataFrame, SparkSession
 
 
 @dataclass
@@ -66,7 +69,7 @@ class ScriptRoles:
         return cls(next(iter(flow.sources)), split.inputs[0], valid, rejected, folders[0], others[0])
 
 
-def _partition_values(df, column: str) -> list:
+def _partition_values(df: DataFrame, column: str) -> list:
     return [r[0] for r in df.select(column).distinct().collect()]
 
 
@@ -81,7 +84,7 @@ def run_batch(
     spill_dir: Path,
     settings: SparkSettings = SparkSettings(),
     progress: Callable[[str], None] | None = None,
-    spark=None,
+    spark: SparkSession | None = None,
 ) -> BatchResult:
     """Clean ``files`` with the deployed script ``flow`` on Spark (see the module docstring)."""
     from pyspark.sql import functions as F
