@@ -38,6 +38,8 @@ import sys
 import types
 from pathlib import Path
 
+from . import _bindings_bytecode
+
 PACKAGES = ("cdktf_cdktf_provider_azurerm", "cdktf_cdktf_provider_time")
 ENV_VAR = "EMOTION_PLATFORM_LAZY_BINDINGS"
 NODE_HOOK = Path(__file__).with_name("_lazy_bindings.js")
@@ -46,6 +48,7 @@ NODE_HOOK = Path(__file__).with_name("_lazy_bindings.js")
 _EAGER_MARKER = "# Loading modules to ensure their types are registered with the jsii runtime library"
 _EAGER_LINE = re.compile(r"from \. import (\w+)")
 _OFF, _ON = {"0", "false", "no", "off"}, {"", "1", "true", "yes", "on"}
+_made_lazy: set[str] = set()  # the packages whose __init__ ran without its eager imports
 
 
 def enabled(environ=os.environ) -> bool:
@@ -62,6 +65,7 @@ def install() -> bool:
     """Make :data:`PACKAGES` lazy from now on (idempotent); False when disabled by the environment."""
     if not enabled():
         return False
+    _bindings_bytecode.cache_dir()  # a bad EMOTION_PLATFORM_BINDINGS_BYTECODE fails here, not inside an import
     if not any(isinstance(finder, _LazyPackageFinder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _LazyPackageFinder())
     _add_node_hook()
@@ -84,6 +88,9 @@ class _LazyPackageFinder(importlib.abc.MetaPathFinder):
     """Finds :data:`PACKAGES` with the finders after it and swaps their loader for a lazy one."""
 
     def find_spec(self, fullname, path=None, target=None):
+        package, _, sub = fullname.rpartition(".")
+        if package in PACKAGES and package in _made_lazy and sub.isidentifier():
+            return self._submodule_spec(fullname, path, target)
         if fullname not in PACKAGES:
             return None
         for finder in sys.meta_path:
@@ -96,6 +103,21 @@ class _LazyPackageFinder(importlib.abc.MetaPathFinder):
             return None
         if isinstance(spec.loader, importlib.machinery.SourceFileLoader) and spec.submodule_search_locations:
             spec.loader = _LazyPackageLoader(spec.loader)
+        return spec
+
+    def _submodule_spec(self, fullname, path, target):
+        """A resource submodule of a package made lazy: imported through _bindings_bytecode."""
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = _bindings_bytecode.loader_for(spec)
+        if loader is not None:
+            spec.loader = loader
         return spec
 
 
@@ -121,6 +143,7 @@ class _LazyPackageLoader(importlib.abc.Loader):
         for sub in sorted(set(submodules) - expected):  # an eager import __all__ does not list: keep it eager
             importlib.import_module(f"{name}.{sub}")
         _make_lazy(public, expected)
+        _made_lazy.add(name)
         _register_submodules(module.__dict__, name, expected)
 
     # importlib.resources and friends ask the loader of a package for its files

@@ -31,7 +31,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from .deployed import Dataset
-from .tree import Arg, Array, Assign, Binary, Call, Column, Expr, Index, Literal, Script, Statement, Typed, Unary
+from .tree import (
+    Arg,
+    Array,
+    Assign,
+    Binary,
+    Call,
+    Column,
+    Expr,
+    Index,
+    Literal,
+    Named,
+    Positional,
+    Script,
+    Statement,
+    Typed,
+    Unary,
+)
 from .typecheck import CheckedScript, Schema, _Checker, base, typecheck
 
 if TYPE_CHECKING:  # pyspark is imported when a session starts, not with this module
@@ -481,12 +497,29 @@ class _Executor:
     def schema_of(self, stream: str) -> Schema:
         return self.checked.schemas[stream]
 
+    def _needed(self) -> set[str]:
+        """Outputs of the statements to build: all of them, less those whose streams are injected or
+        feed injected streams only. Why: building the DataFrames of the ~10 derive steps upstream of
+        an injected stream costs seconds of analysis per execution, for plans nothing would run."""
+        statements = self.checked.script.statements
+        consumers: dict[str, list[str]] = {}
+        for st in statements:
+            for i in st.inputs:
+                consumers.setdefault(i, []).append(st.output)
+        needed: set[str] = set()
+        for st in reversed(statements):  # consumers come after their inputs
+            outs = [s for s in st.streams if s not in self.injected]
+            if any(not consumers.get(s) or any(c in needed for c in consumers[s]) for s in outs):
+                needed.add(st.output)
+        return needed
+
     def run(self) -> Execution:
+        needed = self._needed()
         for st in self.checked.script.statements:
             if all(s in self.frames for s in st.streams):
                 continue  # injected (a stream given from outside)
-            if any(i not in self.frames for i in st.inputs):
-                continue  # upstream of an injected stream only
+            if st.output not in needed or any(i not in self.frames for i in st.inputs):
+                continue  # upstream of injected streams only
             handler = getattr(self, f"t_{st.transform}", None)
             if handler is None:
                 _fail(st, f"transformation {st.transform!r} is not supported by the Spark executor")
@@ -666,9 +699,47 @@ def execute(
     inject: dict[str, DataFrame] | None = None,
 ) -> Execution:
     """Build the DataFrames of every stream of ``script``. ``inject`` gives streams from outside (by
-    name); statements upstream of them only are skipped (a merge step feeds existing rows this way)."""
+    name); statements whose streams only feed injected ones are not built (a merge step feeds existing
+    rows this way)."""
     checked = script if isinstance(script, CheckedScript) else typecheck(script)
     return _Executor(spark, checked, sources, inject).run()
+
+
+def columns_used_after(script: Script, stream: str) -> set[str] | None:
+    """The columns of ``stream`` that the statements downstream of it can read, or None when nothing
+    may be dropped (a sink downstream writes whatever it is given, or a position is read).
+
+    Why: the engine materializes the split's input once, and it holds every intermediate column of
+    the derive chain (about fifty); only a third of them are read after the split. The names are
+    every column reference, ``byName`` literal and ``...Column`` option downstream (a superset: a
+    name derived downstream is harmless, the caller keeps the intersection with the stream's own)."""
+    from .tree import walk
+
+    reached, full = {stream}, {stream}
+    names: set[str] = set()
+    for st in script.statements:
+        if not any(i in reached for i in st.inputs):
+            continue
+        reached.update(st.streams)
+        mapped = st.transform in ("select", "sink") and st.clause("mapColumn") is not None
+        if not mapped and any(i in full for i in st.inputs):
+            if st.transform == "sink":
+                return None  # writes every column of the stream
+            full.update(st.streams)
+        for arg in st.args:
+            if isinstance(arg, Named) and arg.name.endswith("Column") and isinstance(arg.value, Literal):
+                names.add(str(arg.value.value))
+            for node in walk(arg):
+                if isinstance(node, Column):
+                    names.add(node.name)
+                elif isinstance(node, Call) and node.name == "byPosition":
+                    return None
+                elif isinstance(node, Call) and node.name == "byName":
+                    first = node.args[0] if node.args else None
+                    if not isinstance(first, Positional) or not isinstance(first.value, Literal):
+                        return None  # a computed name: any column
+                    names.add(str(first.value.value))
+    return names
 
 
 def sink_folder_column(script: Script, sink: str) -> str | None:
