@@ -31,7 +31,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from .deployed import Dataset
-from .tree import Arg, Array, Assign, Binary, Call, Column, Expr, Index, Literal, Script, Statement, Typed, Unary
+from .tree import (
+    Arg,
+    Array,
+    Assign,
+    Binary,
+    Call,
+    Column,
+    Expr,
+    Index,
+    Literal,
+    Named,
+    Positional,
+    Script,
+    Statement,
+    Typed,
+    Unary,
+)
 from .typecheck import CheckedScript, Schema, _Checker, base, typecheck
 
 if TYPE_CHECKING:  # pyspark is imported when a session starts, not with this module
@@ -481,12 +497,29 @@ class _Executor:
     def schema_of(self, stream: str) -> Schema:
         return self.checked.schemas[stream]
 
+    def _needed(self) -> set[str]:
+        """Outputs of the statements to build: all of them, less those whose streams are injected or
+        feed injected streams only. Why: building the DataFrames of the ~10 derive steps upstream of
+        an injected stream costs seconds of analysis per execution, for plans nothing would run."""
+        statements = self.checked.script.statements
+        consumers: dict[str, list[str]] = {}
+        for st in statements:
+            for i in st.inputs:
+                consumers.setdefault(i, []).append(st.output)
+        needed: set[str] = set()
+        for st in reversed(statements):  # consumers come after their inputs
+            outs = [s for s in st.streams if s not in self.injected]
+            if any(not consumers.get(s) or any(c in needed for c in consumers[s]) for s in outs):
+                needed.add(st.output)
+        return needed
+
     def run(self) -> Execution:
+        needed = self._needed()
         for st in self.checked.script.statements:
             if all(s in self.frames for s in st.streams):
                 continue  # injected (a stream given from outside)
-            if any(i not in self.frames for i in st.inputs):
-                continue  # upstream of an injected stream only
+            if st.output not in needed or any(i not in self.frames for i in st.inputs):
+                continue  # upstream of injected streams only
             handler = getattr(self, f"t_{st.transform}", None)
             if handler is None:
                 _fail(st, f"transformation {st.transform!r} is not supported by the Spark executor")
@@ -537,9 +570,17 @@ class _Executor:
         # One read per file with its name as a literal (no guessing how Spark spells a path as a URI);
         # without rowUrlColumn, one read of all files.
         groups = [[f] for f in src.files] if url is not None else [src.files]
+        whole_lines = _reads_whole_lines(opts)
+        if whole_lines:
+            groups = [[f] for f in src.files]  # the header is dropped per file: one read each
         for group in groups:
             paths = [str(p) for p, _ in group]
-            df = reader.option("inferSchema", "false").load(paths) if delim else reader.schema("_c0 string").load(paths)
+            if whole_lines:
+                df = self._whole_lines(paths[0], opts)
+            elif delim:
+                df = reader.option("inferSchema", "false").load(paths)
+            else:
+                df = reader.schema("_c0 string").load(paths)
             if url is not None:
                 df = df.withColumn(url, F.lit(group[0][1]))
             frames.append(df)
@@ -547,6 +588,24 @@ class _Executor:
         cols = [c for c in df.columns if url is None or c != url]
         self.positional[st.output] = cols
         return df
+
+    def _whole_lines(self, path: str, opts: dict) -> DataFrame:
+        """One file's lines verbatim, as one column ``_c0`` (the header line dropped when the dataset
+        has one). The text source, not the CSV reader: Spark's CSV reader drops every line made only
+        of characters up to U+0020 (``' \\r'``, ``'\\x00'``: Scala's ``trim``) and, with quoting
+        off (U+0000 as the quote), reads a line starting with U+0000 as a quoted value; with no
+        delimiter, no quote and no escape a line is just its text. The header is the first line of
+        the file's first split (``input_file_block_start() == 0``, row 0 of that partition: the first
+        split is never packed behind another one, being a full-size split or the only one)."""
+        F = self.F
+        reader = self.spark.read.format("text")
+        if opts["row_delimiter"]:
+            reader = reader.option("lineSep", opts["row_delimiter"])
+        df = reader.load(path).withColumnRenamed("value", "_c0")
+        if not opts["header"]:
+            return df
+        first = (F.input_file_block_start() == 0) & ((F.monotonically_increasing_id() % F.lit(1 << 33)) == 0)
+        return df.withColumn("_first_line", first).filter(~F.col("_first_line")).drop("_first_line")
 
     def t_derive(self, st: Statement):
         df = self.frames[st.inputs[0]]
@@ -642,6 +701,13 @@ class _Executor:
         return df.select(*cols)
 
 
+def _reads_whole_lines(opts: dict) -> bool:
+    """Whether a source reads each line whole and as it is: no column delimiter, no quote, no escape,
+    UTF-8 (the deployed bronze dataset)."""
+    encoding = (opts["encoding"] or "UTF-8").upper().replace("-", "")
+    return not opts["column_delimiter"] and not opts["quote"] and not opts["escape"] and encoding == "UTF8"
+
+
 def _mapped_name(a: Arg) -> str:
     """The name a ``mapColumn`` entry gives its column: ``name = expr``'s name, else the column's own."""
     if isinstance(a, Assign):
@@ -666,9 +732,47 @@ def execute(
     inject: dict[str, DataFrame] | None = None,
 ) -> Execution:
     """Build the DataFrames of every stream of ``script``. ``inject`` gives streams from outside (by
-    name); statements upstream of them only are skipped (a merge step feeds existing rows this way)."""
+    name); statements whose streams only feed injected ones are not built (a merge step feeds existing
+    rows this way)."""
     checked = script if isinstance(script, CheckedScript) else typecheck(script)
     return _Executor(spark, checked, sources, inject).run()
+
+
+def columns_used_after(script: Script, stream: str) -> set[str] | None:
+    """The columns of ``stream`` that the statements downstream of it can read, or None when nothing
+    may be dropped (a sink downstream writes whatever it is given, or a position is read).
+
+    Why: the engine materializes the split's input once, and it holds every intermediate column of
+    the derive chain (about fifty); only a third of them are read after the split. The names are
+    every column reference, ``byName`` literal and ``...Column`` option downstream (a superset: a
+    name derived downstream is harmless, the caller keeps the intersection with the stream's own)."""
+    from .tree import walk
+
+    reached, full = {stream}, {stream}
+    names: set[str] = set()
+    for st in script.statements:
+        if not any(i in reached for i in st.inputs):
+            continue
+        reached.update(st.streams)
+        mapped = st.transform in ("select", "sink") and st.clause("mapColumn") is not None
+        if not mapped and any(i in full for i in st.inputs):
+            if st.transform == "sink":
+                return None  # writes every column of the stream
+            full.update(st.streams)
+        for arg in st.args:
+            if isinstance(arg, Named) and arg.name.endswith("Column") and isinstance(arg.value, Literal):
+                names.add(str(arg.value.value))
+            for node in walk(arg):
+                if isinstance(node, Column):
+                    names.add(node.name)
+                elif isinstance(node, Call) and node.name == "byPosition":
+                    return None
+                elif isinstance(node, Call) and node.name == "byName":
+                    first = node.args[0] if node.args else None
+                    if not isinstance(first, Positional) or not isinstance(first.value, Literal):
+                        return None  # a computed name: any column
+                    names.add(str(first.value.value))
+    return names
 
 
 def sink_folder_column(script: Script, sink: str) -> str | None:

@@ -28,8 +28,9 @@ from ..dataflow import spark as sx
 from ..dataflow.deployed import Dataset, DeployedDataFlow
 from ..dataflow.tree import Literal
 from ..dataflow.typecheck import CheckedScript, typecheck
-from .engine import BatchResult, BronzeError, check_headers
+from .engine import BatchResult, BronzeError
 from .plan import CleaningPlan
+from .prechecks import header_only, precheck, with_records
 
 if TYPE_CHECKING:  # pyspark is imported when a batch runs, not with this module
     from pyspark.sql import DataFrame, SparkSession
@@ -73,6 +74,29 @@ def _partition_values(df: DataFrame, column: str) -> list:
     return [r[0] for r in df.select(column).distinct().collect()]
 
 
+def _materialize_split_input(
+    spark: SparkSession,
+    checked: CheckedScript,
+    source: dict[str, sx.SourceInput],
+    roles: ScriptRoles,
+    silver_cols: list[str],
+    where: Path,
+) -> DataFrame:
+    """Run the script up to its split once, into Parquet under ``where``, and return that stream read back.
+
+    Why: the valid count, the quarantine and the merge each start a Spark job over the split's input;
+    recomputed, that is the whole derive chain three times, and cached in memory it is ~50 string
+    columns per row under a 1 GB driver heap (spill and GC at 1M rows). Only the columns read after
+    the split (by the script, or by the runner: the silver columns) are written; one job, every core
+    (one task per input split). The script's own split, window and sinks then run on the read-back
+    stream, injected under the same name."""
+    df = sx.execute(spark, checked, source).streams[roles.split_input]
+    used = sx.columns_used_after(checked.script, roles.split_input)
+    keep = [c for c in df.columns if used is None or c in used or c in silver_cols]
+    df.select(*[f"`{c}`" for c in keep]).write.mode("overwrite").parquet(str(where))
+    return spark.read.parquet(str(where))
+
+
 def run_batch(
     plan: CleaningPlan,
     files: list[tuple[Path, str]],
@@ -91,24 +115,25 @@ def run_batch(
 
     say = progress or (lambda _m: None)
     result = BatchResult(quarantined={r: 0 for r in plan.all_reasons})
-    check_headers(plan, files)
     spill_dir.mkdir(parents=True, exist_ok=True)
     silver_out.mkdir(parents=True, exist_ok=True)
+    # Whole files and not-UTF-8 lines: quarantined before the script reads (see .prechecks).
+    bronze = precheck(plan, files, spill_dir)
     spark = spark or sx.spark_session(settings.master, settings.conf)
     checked = typecheck(flow.text)
     roles = ScriptRoles.of(checked, flow)
-    source = {roles.source: sx.SourceInput(files, flow.sources[roles.source])}
+    source = {roles.source: sx.SourceInput(bronze.files or [header_only(plan, spill_dir)], flow.sources[roles.source])}
 
     t0 = time.perf_counter()
     say(f"running the data flow on {len(files)} bronze file(s) with Spark")
-    first = sx.execute(spark, checked, source)
-    # Every row is classified once: the split's input is cached, both branches read it.
-    routed = first.streams[roles.split_input].persist()
     silver_cols = [c.name for c in plan.silver_columns]
+    routed = _materialize_split_input(spark, checked, source, roles, silver_cols, spill_dir / "routed")
+    first = sx.execute(spark, checked, source, inject={roles.split_input: routed})
     valid = first.streams[roles.valid].select(*silver_cols)
     result.valid_rows = valid.count()
     quarantine = first.sink(roles.quarantine_sink).orderBy("source_file", "reason", "raw_line_or_record")
     table = quarantine.toArrow()  # one file, as the runner publishes it (the quarantine is the small part)
+    table = with_records(table, bronze.records)
     quarantine_file.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, quarantine_file, compression="snappy")
     for reason, n in Counter(table.column("reason").to_pylist()).items():
@@ -129,7 +154,8 @@ def run_batch(
         result.merged_existing_rows = carried.count()
         touched = _partition_values(hit, part)
         rows = valid.unionByName(carried)
-    merged = sx.execute(spark, checked, source, inject={roles.valid: rows})
+    # The split's input is injected too, so nothing upstream of the split is built again.
+    merged = sx.execute(spark, checked, source, inject={roles.split_input: routed, roles.valid: rows})
     silver = merged.sink(roles.silver_sink)
     written = sx.write_sink(silver, checked.script, roles.silver_sink, silver_out, spill_dir / "s")
     result.output_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in silver_out.glob("*=*/*.parquet"))
@@ -137,9 +163,9 @@ def run_batch(
     result.affected_partitions = sorted(names)
     result.rows_in = result.valid_rows + result.quarantined_rows
     result.timings["merge_s"] = time.perf_counter() - t0
-    routed.unpersist()
     if rows is not valid:
         carried.unpersist()
+    shutil.rmtree(spill_dir / "routed", ignore_errors=True)
     shutil.rmtree(spill_dir / "q", ignore_errors=True)
     shutil.rmtree(spill_dir / "s", ignore_errors=True)
     return result
