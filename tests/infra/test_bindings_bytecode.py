@@ -5,7 +5,6 @@ emotion_platform/_bindings_bytecode.py): the same type checks and messages, the 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
