@@ -102,7 +102,10 @@ def _tree_rss(root: int) -> int:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    drop = ("PHASE2_BACKEND", "CDKTF_OUTDIR", "EMOTION_PLATFORM_LAZY_BINDINGS", "EMOTION_PLATFORM_LAZY_BINDINGS_LOG")
+    # PYTHONDONTWRITEBYTECODE (set in some shells and CI images) would make every run compile the project's
+    # own modules from source; a user's Python writes their bytecode once, as the warm-up run does here.
+    drop = ("PHASE2_BACKEND", "CDKTF_OUTDIR", "EMOTION_PLATFORM_LAZY_BINDINGS", "EMOTION_PLATFORM_LAZY_BINDINGS_LOG",
+            "EMOTION_PLATFORM_BINDINGS_BYTECODE", "PYTHONDONTWRITEBYTECODE")
     return {**{k: v for k, v in os.environ.items() if k not in drop}, **extra}
 
 

@@ -128,15 +128,20 @@ class FastSubmoduleLoader(importlib.machinery.SourceFileLoader):
             + b"\n"
         )
         cached = self._directory / f"{fullname}.pyc"
+        # Code read from the cache runs in this process: the folder must be private before anything in
+        # it is read, and the file ours, not a link and writable by nobody else.
+        if not _private_dir(self._directory):
+            return None
         try:
-            with open(cached, "rb") as f:
-                data = f.read()
+            fd = os.open(cached, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as f:
+                owned = os.fstat(f.fileno())
+                trusted = owned.st_uid == os.getuid() and not owned.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+                data = f.read() if trusted else b""
             if data.startswith(header):
                 return marshal.loads(memoryview(data)[len(header) :])
         except (OSError, ValueError, EOFError, TypeError):
             pass
-        if not _private_dir(self._directory):
-            return None
         source = transform(importlib.util.decode_source(self.get_data(path)))
         if source is None:
             return None

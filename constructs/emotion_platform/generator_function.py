@@ -110,7 +110,8 @@ class GeneratorFunction(Construct):
     :param runtime_storage_account_name: the host's own account (keyless). Required.
     :param bronze: the container the generator writes (``lake.container(...)``). Required.
     :param storage_mode: ``"identity"`` (default: keyless, no shared key or connection string anywhere) or
-        ``"connection_string"`` (then ``vault`` and ``bronze_connection_secret`` are required).
+        ``"connection_string"`` (then ``vault`` and ``bronze_connection_secret`` are required; a secret given
+        in identity mode is refused, not ignored).
     :param vault: the vault of ``bronze_connection_secret``. Required in connection-string mode. Default None.
     :param bronze_connection_secret: a ``VaultSecret`` holding the bronze connection string. Default None.
     :param python_version: ``3.10``, ``3.11`` (default) or ``3.12``.
@@ -451,6 +452,15 @@ def _validate(props: dict) -> None:
             "GeneratorFunction.bronze",
             props["bronze"],
             "must be a container object: lake.container('bronze') or lake.add_container(...)",
+        )
+    if props["storage_mode"] == "identity" and props["bronze_connection_secret"] is not None:
+        # The default used to be "connection_string": an app passing a secret without a mode would
+        # otherwise switch to identity mode silently, its secret unused.
+        raise validation.ValidationError(
+            "GeneratorFunction.bronze_connection_secret",
+            props["bronze_connection_secret"],
+            "is used only with storage_mode='connection_string' (the default is 'identity', keyless): "
+            "pass storage_mode='connection_string' or drop the secret",
         )
     if props["storage_mode"] == "connection_string":
         if props["vault"] is None or props["bronze_connection_secret"] is None:

@@ -80,6 +80,40 @@ def test_a_directory_others_may_write_is_not_used(tmp_path: Path) -> None:
     assert not isinstance(module.Thing.size.__annotations__["value"], str)  # imported the ordinary way
 
 
+def _planted(source: Path, cache: Path, directory_mode: int, file_mode: int) -> None:
+    """A cache entry whose header matches ``source`` but whose code sets ``PLANTED``."""
+    import importlib.util
+    import marshal
+
+    cache.mkdir(mode=0o700, exist_ok=True)
+    info = source.stat()
+    header = b"|".join((importlib.util.MAGIC_NUMBER, bb.VERSION, b"O%d" % sys.flags.optimize,
+                        b"%d" % info.st_size, b"%d" % info.st_mtime_ns)) + b"\n"
+    entry = cache / "fake_generated.pyc"
+    entry.write_bytes(header + marshal.dumps(compile("PLANTED = True", str(source), "exec")))
+    entry.chmod(file_mode)
+    cache.chmod(directory_mode)
+
+
+@pytest.mark.parametrize("directory_mode, file_mode", [(0o777, 0o600), (0o700, 0o666)], ids=["shared-folder", "shared-file"])
+def test_an_entry_others_could_have_written_is_never_run(tmp_path: Path, directory_mode: int, file_mode: int) -> None:
+    source, cache = tmp_path / "fake_generated.py", tmp_path / "cache"
+    source.write_text(GENERATED)
+    _planted(source, cache, directory_mode, file_mode)
+    module = _load(source, cache)
+    assert not hasattr(module, "PLANTED") and hasattr(module, "Thing")
+
+
+def test_a_truncated_entry_is_compiled_again(tmp_path: Path) -> None:
+    source, cache = tmp_path / "fake_generated.py", tmp_path / "cache"
+    source.write_text(GENERATED)
+    _load(source, cache)
+    entry = cache / "fake_generated.pyc"
+    entry.write_bytes(entry.read_bytes()[:-40])  # a write cut short (the real writer renames whole files)
+    assert hasattr(_load(source, cache), "Thing")
+    assert hasattr(_load(source, cache), "Thing")  # and the rewritten entry serves the next import
+
+
 def test_cache_dir_follows_xdg_and_the_switch(tmp_path: Path) -> None:
     assert bb.cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "emotion-platform" / "bindings-bytecode" / sys.implementation.cache_tag
     assert bb.cache_dir({"XDG_CACHE_HOME": str(tmp_path), bb.CACHE_ENV: "0"}) is None
@@ -106,7 +140,7 @@ REAL = (
 def test_real_bindings_type_check_exactly_as_before(tmp_path: Path) -> None:
     results = {}
     for switch in ("1", "0"):
-        env = clean_env(XDG_CACHE_HOME=str(tmp_path / "xdg"), **{bb.CACHE_ENV: switch})
+        env = clean_env(XDG_CACHE_HOME=str(tmp_path / "xdg"), EMOTION_PLATFORM_LAZY_BINDINGS="1", **{bb.CACHE_ENV: switch})
         proc = subprocess.run([sys.executable, "-c", REAL, str(tmp_path / "out")], cwd=ROOT, capture_output=True,
                               text=True, timeout=300, env=env)
         assert proc.returncode == 0, proc.stderr[-3000:]

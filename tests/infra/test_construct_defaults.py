@@ -232,3 +232,24 @@ def test_function_defaults_runtime_size_and_deployment(bare_function: dict) -> N
     assert deploy["provisioner"][0]["local-exec"]["environment"]["DEPLOY_TIMEOUT"] == "1800"
     # host keys (the master key too) are read into state only when default_function_key is used
     assert "azurerm_function_app_host_keys" not in bare_function.get("data", {})
+
+
+def test_a_connection_secret_without_the_mode_is_refused_not_ignored() -> None:
+    """The default used to be "connection_string": an app passing a secret and no mode gets a clear
+    error naming the property, not a silent switch to identity mode with its secret unused."""
+    from cdktf import TerraformStack, Testing
+
+    from emotion_platform import GeneratorFunction, SecretsVault, SilverStorage
+    from emotion_platform.validation import ValidationError
+
+    stack = TerraformStack(Testing.app(), "bare-secret")
+    lake = SilverStorage(stack, "lake", name="stbare01", resource_group_name="rg-bare", location="westeurope")
+    vault = SecretsVault(stack, "vault", name="kv-bare-01", resource_group_name="rg-bare", location="westeurope", tenant_id=TENANT)
+    secret = vault.add_secret("bronze", name="bronze-connection", value="${var.x}", content_type="text/plain")
+    props = dict(name="func-bare-01", resource_group_name="rg-bare", location="westeurope", subscription_id=SUBSCRIPTION,
+                 log_analytics_workspace_id=WORKSPACE, runtime_storage_account_name="stbarefn01", bronze=lake.container("bronze"),
+                 vault=vault, bronze_connection_secret=secret)
+    with pytest.raises(ValidationError, match=r"^GeneratorFunction.bronze_connection_secret = .*storage_mode='connection_string'"):
+        GeneratorFunction(stack, "generator", **props)
+    assert stack.node.try_find_child("generator") is None
+    GeneratorFunction(stack, "generator", storage_mode="connection_string", **props)  # the explicit mode works

@@ -570,9 +570,17 @@ class _Executor:
         # One read per file with its name as a literal (no guessing how Spark spells a path as a URI);
         # without rowUrlColumn, one read of all files.
         groups = [[f] for f in src.files] if url is not None else [src.files]
+        whole_lines = _reads_whole_lines(opts)
+        if whole_lines:
+            groups = [[f] for f in src.files]  # the header is dropped per file: one read each
         for group in groups:
             paths = [str(p) for p, _ in group]
-            df = reader.option("inferSchema", "false").load(paths) if delim else reader.schema("_c0 string").load(paths)
+            if whole_lines:
+                df = self._whole_lines(paths[0], opts)
+            elif delim:
+                df = reader.option("inferSchema", "false").load(paths)
+            else:
+                df = reader.schema("_c0 string").load(paths)
             if url is not None:
                 df = df.withColumn(url, F.lit(group[0][1]))
             frames.append(df)
@@ -580,6 +588,24 @@ class _Executor:
         cols = [c for c in df.columns if url is None or c != url]
         self.positional[st.output] = cols
         return df
+
+    def _whole_lines(self, path: str, opts: dict) -> DataFrame:
+        """One file's lines verbatim, as one column ``_c0`` (the header line dropped when the dataset
+        has one). The text source, not the CSV reader: Spark's CSV reader drops every line made only
+        of characters up to U+0020 (``' \\r'``, ``'\\x00'``: Scala's ``trim``) and, with quoting
+        off (U+0000 as the quote), reads a line starting with U+0000 as a quoted value; with no
+        delimiter, no quote and no escape a line is just its text. The header is the first line of
+        the file's first split (``input_file_block_start() == 0``, row 0 of that partition: the first
+        split is never packed behind another one, being a full-size split or the only one)."""
+        F = self.F
+        reader = self.spark.read.format("text")
+        if opts["row_delimiter"]:
+            reader = reader.option("lineSep", opts["row_delimiter"])
+        df = reader.load(path).withColumnRenamed("value", "_c0")
+        if not opts["header"]:
+            return df
+        first = (F.input_file_block_start() == 0) & ((F.monotonically_increasing_id() % F.lit(1 << 33)) == 0)
+        return df.withColumn("_first_line", first).filter(~F.col("_first_line")).drop("_first_line")
 
     def t_derive(self, st: Statement):
         df = self.frames[st.inputs[0]]
@@ -673,6 +699,13 @@ class _Executor:
         if folder is not None:
             cols.append(self.F.col(f"`{_text(folder, 'rowFolderUrlColumn')}`"))
         return df.select(*cols)
+
+
+def _reads_whole_lines(opts: dict) -> bool:
+    """Whether a source reads each line whole and as it is: no column delimiter, no quote, no escape,
+    UTF-8 (the deployed bronze dataset)."""
+    encoding = (opts["encoding"] or "UTF-8").upper().replace("-", "")
+    return not opts["column_delimiter"] and not opts["quote"] and not opts["escape"] and encoding == "UTF8"
 
 
 def _mapped_name(a: Arg) -> str:

@@ -28,8 +28,9 @@ from ..dataflow import spark as sx
 from ..dataflow.deployed import Dataset, DeployedDataFlow
 from ..dataflow.tree import Literal
 from ..dataflow.typecheck import CheckedScript, typecheck
-from .engine import BatchResult, BronzeError, check_headers
+from .engine import BatchResult, BronzeError
 from .plan import CleaningPlan
+from .prechecks import header_only, precheck, with_records
 
 if TYPE_CHECKING:  # pyspark is imported when a batch runs, not with this module
     from pyspark.sql import DataFrame, SparkSession
@@ -114,13 +115,14 @@ def run_batch(
 
     say = progress or (lambda _m: None)
     result = BatchResult(quarantined={r: 0 for r in plan.all_reasons})
-    check_headers(plan, files)
     spill_dir.mkdir(parents=True, exist_ok=True)
     silver_out.mkdir(parents=True, exist_ok=True)
+    # Whole files and not-UTF-8 lines: quarantined before the script reads (see .prechecks).
+    bronze = precheck(plan, files, spill_dir)
     spark = spark or sx.spark_session(settings.master, settings.conf)
     checked = typecheck(flow.text)
     roles = ScriptRoles.of(checked, flow)
-    source = {roles.source: sx.SourceInput(files, flow.sources[roles.source])}
+    source = {roles.source: sx.SourceInput(bronze.files or [header_only(plan, spill_dir)], flow.sources[roles.source])}
 
     t0 = time.perf_counter()
     say(f"running the data flow on {len(files)} bronze file(s) with Spark")
@@ -131,6 +133,7 @@ def run_batch(
     result.valid_rows = valid.count()
     quarantine = first.sink(roles.quarantine_sink).orderBy("source_file", "reason", "raw_line_or_record")
     table = quarantine.toArrow()  # one file, as the runner publishes it (the quarantine is the small part)
+    table = with_records(table, bronze.records)
     quarantine_file.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, quarantine_file, compression="snappy")
     for reason, n in Counter(table.column("reason").to_pylist()).items():
