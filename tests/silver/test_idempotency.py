@@ -82,6 +82,21 @@ def test_a_full_recompute_of_the_same_bronze_yields_the_same_rows(bronze) -> Non
     assert tree(root / "quarantine") == quarantine_before  # the quarantine file is always sorted
 
 
+@pytest.mark.parametrize("racy_first", [True, False], ids=["hint-empty-first", "hint-set-first"])
+def test_the_quarantine_file_is_named_by_content_not_by_listing_time(bronze, monkeypatch, racy_first) -> None:
+    """A file listed within RACY_SECONDS of its write has no change hint; the batch's quarantine file
+    must get the same name either way (it used to depend on how soon the run followed the write)."""
+    from emotion_platform.silver import storage
+
+    root, _first = bronze
+    monkeypatch.setattr(storage, "RACY_SECONDS", 1e9 if racy_first else 0.0)
+    run(root)
+    names = sorted(p.name for p in (root / "quarantine").glob("*.parquet"))
+    monkeypatch.setattr(storage, "RACY_SECONDS", 0.0 if racy_first else 1e9)
+    run(root, full=True)
+    assert sorted(p.name for p in (root / "quarantine").glob("*.parquet")) == names and len(names) == 1
+
+
 def test_sorted_output_makes_a_full_recompute_byte_identical(bronze) -> None:
     root, _first = bronze
     run(root, sort_output=True, threads=2)

@@ -88,6 +88,8 @@ def contract_fingerprint(contract: SilverContract) -> str:
 
 
 def batch_id(files: list[tuple[str, int, str]]) -> str:
+    """The quarantine file's name for a batch of bronze files (name, size, sha256): the same bronze
+    always gives the same name, so a retried or repeated batch replaces its own file."""
     h = hashlib.sha256()
     for name, size, fp in sorted(files):
         h.update(f"{name}\0{size}\0{fp}\n".encode())
@@ -495,7 +497,9 @@ class _Run:
             self._write_report(outcome)
             return outcome
 
-        bid = batch_id([(f.name, f.size, f.fingerprint) for f in decision.todo])
+        # Named by content, not by the change hint: a hint is "" for a file listed within RACY_SECONDS
+        # of its write, so the same bronze cleaned twice would get two names depending on timing.
+        bid = batch_id([(f.name, f.size, fetched.get(f.name)[1]) for f in decision.todo])
         qname = f"batch-{bid}.parquet"
         qfile = self.work / "quarantine" / qname
         affected = self.work / "affected"  # beside the spill folder: the engine moves files by rename
