@@ -93,27 +93,27 @@ class _LazyPackageFinder(importlib.abc.MetaPathFinder):
             return self._submodule_spec(fullname, path, target)
         if fullname not in PACKAGES:
             return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                break
-        else:
+        spec = self._spec_from_others(fullname, path, target)
+        if spec is None:
             return None
         if isinstance(spec.loader, importlib.machinery.SourceFileLoader) and spec.submodule_search_locations:
             spec.loader = _LazyPackageLoader(spec.loader)
         return spec
 
-    def _submodule_spec(self, fullname, path, target):
-        """A resource submodule of a package made lazy: imported through _bindings_bytecode."""
+    def _spec_from_others(self, fullname, path, target):
+        """The spec the rest of ``sys.meta_path`` finds for ``fullname`` (this finder only adjusts it)."""
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
             spec = finder.find_spec(fullname, path, target)
             if spec is not None:
-                break
-        else:
+                return spec
+        return None
+
+    def _submodule_spec(self, fullname, path, target):
+        """A resource submodule of a package made lazy: imported through _bindings_bytecode."""
+        spec = self._spec_from_others(fullname, path, target)
+        if spec is None:
             return None
         loader = _bindings_bytecode.loader_for(spec)
         if loader is not None:
