@@ -25,7 +25,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable, Iterator
 
 import duckdb
 
@@ -218,17 +218,28 @@ def read_lines_in_python(con: duckdb.DuckDBPyConnection, path: Path, records: li
 
     with open(path, "rb") as fh:
         fh.readline()  # the header (check_headers has compared it)
-        for raw in fh:
+        for raw, text in utf8_lines(fh, name, records):
             n += 1
-            raw = _strip_terminator(raw)
-            try:
-                batch.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                records.append(ExtraRecord(_text(raw), "malformed_line", NOT_UTF8_DETAIL, name))
+            if text is not None:
+                batch.append(text)
             if len(batch) >= FALLBACK_CHUNK:
                 flush()
     flush()
     return n
+
+
+def utf8_lines(fh: BinaryIO, name: str, records: list[ExtraRecord]) -> Iterator[tuple[bytes, str | None]]:
+    """Each remaining line of ``fh`` as (its bytes with the ending, its text without the ending), the
+    contract's line model: a line ends at LF, one CR before it belongs to the ending. A line that is
+    not UTF-8 comes with text None and its ``malformed_line`` record appended to ``records`` (source
+    ``name``). One reading of the rule for the DuckDB fallback and the Spark pre-check."""
+    for raw in fh:
+        line = _strip_terminator(raw)
+        try:
+            yield raw, line.decode("utf-8")
+        except UnicodeDecodeError:
+            records.append(ExtraRecord(_text(line), "malformed_line", NOT_UTF8_DETAIL, name))
+            yield raw, None
 
 
 def _parquet(folder: Path, *, hive: dict[str, str] | None = None) -> str:

@@ -21,7 +21,7 @@ import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .engine import NOT_UTF8_DETAIL, ExtraRecord, _strip_terminator, _text, check_headers
+from .engine import ExtraRecord, check_headers, utf8_lines
 from .plan import CleaningPlan
 
 _CHUNK = 1 << 20
@@ -55,13 +55,9 @@ def _without_bad_lines(path: Path, copy: Path, name: str, records: list[ExtraRec
     copy.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "rb") as src, open(copy, "wb") as dst:
         dst.write(src.readline())
-        for raw in src:
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                records.append(ExtraRecord(_text(_strip_terminator(raw)), "malformed_line", NOT_UTF8_DETAIL, name))
-                continue
-            dst.write(raw)
+        for raw, text in utf8_lines(src, name, records):
+            if text is not None:
+                dst.write(raw)
 
 
 def precheck(plan: CleaningPlan, files: list[tuple[Path, str]], scratch: Path) -> PreChecked:
